@@ -1,0 +1,160 @@
+"""The blocking client: one TCP connection per request, the whole request in one write.
+
+``OSError``s are mapped to the :mod:`.exceptions` tree here, at the transport boundary.
+A socket callback is awaited on a daemon thread so ``publish()`` returns at ``-OK``.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Mapping
+
+from .callbacks import SocketCallback
+from .exceptions import (
+    GNTPConnectionError,
+    GNTPConnectionRefused,
+    GNTPError,
+    GNTPServerError,
+    GNTPTimeoutError,
+)
+from .exchange import Exchange, State
+from .options import ClientOptions
+from .publishing import Callback, PublisherBase, SubscriberBase, needs_registration
+from .requests import Event, Request
+from .resources import Icon
+from .responses import ErrorResponse, OKResponse
+
+__all__ = ["GNTPClient", "Publisher", "Subscriber"]
+
+_READ_SIZE = 65536
+
+
+def raise_for_response(exchange: Exchange) -> OKResponse:
+    """The ``-OK`` of a finished exchange, or its ``-ERROR`` as an exception."""
+    response = exchange.response
+    if isinstance(response, ErrorResponse):
+        raise response.exception()
+    assert isinstance(response, OKResponse)
+    return response
+
+
+class GNTPClient:
+    """Sends requests to one server and waits for each answer."""
+
+    def __init__(self, options: ClientOptions | None = None, **kwargs) -> None:
+        self.options = options or ClientOptions.build(**kwargs)
+
+    def process_request(
+        self, request: Request, callback: SocketCallback | None = None
+    ) -> OKResponse:
+        """Send ``request``; return the ``-OK`` or raise the matching GNTPError."""
+        o = self.options
+        exchange = Exchange(request, o.security)
+        sock = self._connect()
+        handed_off = False
+        try:
+            sock.settimeout(o.timeout.response)
+            try:
+                sock.sendall(exchange.data)
+                while exchange.state is State.AWAITING_RESPONSE:
+                    exchange.receive_data(sock.recv(_READ_SIZE))
+            except TimeoutError:
+                raise GNTPTimeoutError(
+                    f"{o.address} accepted the connection but sent no answer within "
+                    f"{o.timeout.response:g}s — is it a GNTP server?"
+                ) from None
+            except OSError as exc:
+                raise GNTPConnectionError(f"connection to {o.address} failed: {exc}") from exc
+            response = raise_for_response(exchange)
+            if exchange.state is State.AWAITING_CALLBACK and callback is not None:
+                _start_callback_waiter(sock, exchange, callback, o.timeout.callback)
+                handed_off = True
+            return response
+        finally:
+            if not handed_off:
+                sock.close()
+
+    def _connect(self) -> socket.socket:
+        o = self.options
+        try:
+            return socket.create_connection((o.host, o.port), timeout=o.timeout.connect)
+        except ConnectionRefusedError:
+            raise GNTPConnectionRefused(o.host, o.port) from None
+        except TimeoutError:
+            raise GNTPTimeoutError(
+                f"could not connect to {o.address} within {o.timeout.connect:g}s — "
+                "is the host up and the port open in its firewall?"
+            ) from None
+        except socket.gaierror as exc:
+            raise GNTPConnectionError(f"cannot resolve {o.host!r}: {exc.strerror}") from None
+        except OSError as exc:
+            raise GNTPConnectionError(f"cannot connect to {o.address}: {exc}") from exc
+
+
+def _start_callback_waiter(
+    sock: socket.socket, exchange: Exchange, callback: SocketCallback, timeout: float
+) -> threading.Thread:
+    def wait() -> None:
+        try:
+            sock.settimeout(timeout)
+            while exchange.state is not State.DONE:
+                exchange.receive_data(sock.recv(_READ_SIZE))
+        except (OSError, GNTPError):
+            return  # no callback will come; nothing to report to
+        finally:
+            sock.close()
+        if exchange.callback is not None:
+            callback.dispatch(exchange.callback)
+
+    thread = threading.Thread(target=wait, name="gntp-callback", daemon=True)
+    thread.start()
+    return thread
+
+
+class Publisher(PublisherBase):
+    """Registers an application and publishes its notifications, blocking.
+
+    >>> p = Publisher("My App", [Event("done", "Job finished")])   # doctest: +SKIP
+    >>> p.register()                                              # doctest: +SKIP
+    >>> p.publish("done", "Training finished", "loss 0.031")       # doctest: +SKIP
+    """
+
+    def __init__(self, name: str, events, icon: Icon = None, **client_options) -> None:
+        super().__init__(name, events, icon, **client_options)
+        self.client = GNTPClient(self.options)
+
+    def register(self) -> OKResponse:
+        return self.client.process_request(self.register_request())
+
+    def publish(
+        self, event: Event | str, title: str, text: str = "", *, id: str | None = None,
+        sticky: bool = False, priority: int = 0, icon: Icon = None,
+        coalescing_id: str | None = None, callback: Callback = None,
+        headers: Mapping[str, object] | None = None,
+    ) -> OKResponse:
+        """Send one notification; re-registers once if the server forgot the app (401/402)."""
+        request = self.notify_request(
+            event, title, text, id=id, sticky=sticky, priority=priority, icon=icon,
+            coalescing_id=coalescing_id, callback=callback, headers=headers,
+        )
+        socket_cb = callback if isinstance(callback, SocketCallback) else None
+        try:
+            return self.client.process_request(request, socket_cb)
+        except GNTPServerError as exc:
+            if not needs_registration(exc):
+                raise
+        self.register()
+        return self.client.process_request(request, socket_cb)
+
+
+class Subscriber(SubscriberBase):
+    """Subscribes to a server's notifications (they then arrive on ``subscriber_port``)."""
+
+    def __init__(self, name: str, **kwargs) -> None:
+        super().__init__(name, **kwargs)
+        self.client = GNTPClient(self.options)
+
+    def subscribe(self) -> OKResponse:
+        """Returns the ``-OK``; its ``subscription_ttl`` says when to subscribe again."""
+        return self.client.process_request(self.request)

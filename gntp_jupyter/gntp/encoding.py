@@ -1,0 +1,138 @@
+"""Requests and responses to bytes: the writing half of the sans-IO core.
+
+::
+
+    GNTP/1.0 NOTIFY AES:<IV> SHA256:<KEYHASH>.<SALT>\\r\\n
+    <header text, encrypted as one chunk when a cipher is set>\\r\\n\\r\\n
+    Identifier: <id>\\r\\nLength: <n>\\r\\n\\r\\n<n bytes>\\r\\n\\r\\n     (per resource)
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+
+from .exceptions import GNTPValidationError
+from .headers import check_unique, format_bool, sanitize_value
+from .requests import HeaderValue, Request
+from .resources import RESOURCE_SCHEME, Resource
+from .security import NO_SECURITY, Security, derive_key, encrypt, key_hash
+
+__all__ = ["encode_request", "encode_response", "info_line"]
+
+CRLF = b"\r\n"
+VERSION = "GNTP/1.0"
+_MAX_IV_DRAWS = 64
+
+
+def _resource_ids(resource: Resource, used: set[str]) -> str:
+    """Content id, made unique per reference: some servers expect a section per reference."""
+    rid = resource.unique_id
+    n = 1
+    while rid in used:
+        n += 1
+        rid = hashlib.md5(f"{resource.unique_id}:{n}".encode(), usedforsecurity=False).hexdigest()
+    used.add(rid)
+    return rid
+
+
+def _render_value(value: HeaderValue, sections: list[tuple[str, bytes]], used: set[str]) -> str:
+    if isinstance(value, bool):
+        return format_bool(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, Resource):
+        if value.data is None:
+            raise GNTPValidationError(f"{value!r} has no data: fetch it before sending")
+        rid = _resource_ids(value, used)
+        sections.append((rid, value.data))
+        return RESOURCE_SCHEME + rid
+    return sanitize_value(value)
+
+
+def render_headers(
+    blocks: Iterable[Iterable[tuple[str, HeaderValue]]],
+) -> tuple[bytes, list[tuple[str, bytes]]]:
+    """Header text (blocks separated by a blank line) and the binary sections it references.
+
+    Optional headers with an empty value are left out; Notification-Text never is.
+    """
+    sections: list[tuple[str, bytes]] = []
+    used: set[str] = set()
+    texts = []
+    for block in blocks:
+        lines = []
+        names = []
+        for name, value in block:
+            text = _render_value(value, sections, used)
+            if text == "" and name != "Notification-Text":
+                continue
+            names.append(name)
+            lines.append(f"{name}: {text}\r\n")
+        check_unique(names)
+        texts.append("".join(lines))
+    return "\r\n".join(texts).encode("utf-8"), sections
+
+
+def info_line(
+    message_type: str, encryption: str | None = None, iv: bytes = b"",
+    hash_algorithm: str | None = None, keyhash: bytes = b"", salt: bytes = b"",
+) -> bytes:
+    enc = f"{encryption}:{iv.hex().upper()}" if encryption else "NONE"
+    line = f"{VERSION} {message_type} {enc}"
+    if hash_algorithm:
+        line += f" {hash_algorithm}:{keyhash.hex().upper()}.{salt.hex().upper()}"
+    return line.encode("ascii") + CRLF
+
+
+def _frames_cleanly(ciphertext: bytes) -> bool:
+    # Receivers find the end of the encrypted chunk by CRLF CRLF.
+    return b"\r\n\r\n" not in ciphertext and not ciphertext.endswith(b"\r\n")
+
+
+def _assemble(head: bytes, body: bytes, sections: list[tuple[str, bytes]]) -> bytes:
+    out = [head, body]
+    for rid, data in sections:
+        out += [f"Identifier: {rid}\r\nLength: {len(data)}\r\n\r\n".encode(), data, CRLF * 2]
+    return b"".join(out)
+
+
+def encode_message(
+    message_type: str, blocks: Iterable[Iterable[tuple[str, HeaderValue]]],
+    security: Security = NO_SECURITY,
+) -> bytes:
+    """Any message (request or response) with optional key hash and encryption."""
+    text, sections = render_headers(blocks)
+    if not security.hashed:
+        return _assemble(info_line(message_type), text + CRLF, sections)
+
+    assert security.password is not None
+    alg = security.hash_algorithm
+    salt = security.new_salt()
+    keyhash = key_hash(security.password, alg, salt)
+    if security.encryption is None:
+        return _assemble(info_line(message_type, None, b"", alg, keyhash, salt), text + CRLF, sections)
+
+    key = derive_key(security.password, alg, salt)
+    for _ in range(_MAX_IV_DRAWS):
+        iv = security.new_iv()
+        chunk = encrypt(security.encryption, key, iv, text)
+        if _frames_cleanly(chunk):
+            break
+    else:  # pragma: no cover - probability ~ 2**-(8*64)
+        raise GNTPValidationError("could not find an IV whose ciphertext frames cleanly")
+    head = info_line(message_type, security.encryption, iv, alg, keyhash, salt)
+    encrypted = [(rid, encrypt(security.encryption, key, iv, data)) for rid, data in sections]
+    return _assemble(head, chunk + CRLF * 2, encrypted)
+
+
+def encode_request(request: Request, security: Security = NO_SECURITY) -> bytes:
+    """The whole request, ready for one ``sendall``."""
+    return encode_message(request.message_type, request.blocks(), security)
+
+
+def encode_response(
+    response_type: str, headers: Iterable[tuple[str, HeaderValue]], security: Security = NO_SECURITY
+) -> bytes:
+    """A server's reply (``-OK``, ``-ERROR``, ``-CALLBACK``); used by the receiver."""
+    return encode_message(response_type, [list(headers)], security)

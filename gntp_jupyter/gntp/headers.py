@@ -1,0 +1,81 @@
+"""How one header line is written and read.
+
+Writing is strict (no CR inside a value, no repeated names, ``True``/``False``);
+reading is lenient, because real servers are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+
+from .exceptions import GNTPValidationError
+
+__all__ = ["Headers", "format_bool", "parse_header_lines", "sanitize_value"]
+
+
+class Headers(Mapping[str, str]):
+    """Read-only, case-insensitive header mapping that keeps the names as received."""
+
+    __slots__ = ("_items", "_index")
+
+    def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
+        self._items = tuple(items)
+        self._index = {}
+        for name, value in self._items:
+            self._index.setdefault(name.lower(), value)
+
+    def __getitem__(self, name: str) -> str:
+        return self._index[name.lower()]
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._index
+
+    def __iter__(self) -> Iterator[str]:
+        seen = set()
+        for name, _ in self._items:
+            if name.lower() not in seen:
+                seen.add(name.lower())
+                yield name
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def items_raw(self) -> tuple[tuple[str, str], ...]:
+        """Every line as received, repeats included (a strict server rejects those)."""
+        return self._items
+
+    def __repr__(self) -> str:
+        return f"Headers({dict(self.items())!r})"
+
+
+def format_bool(value: bool) -> str:
+    # growl-for-linux reads only "true"; Windows and mac read "True"/"Yes".
+    return "True" if value else "False"
+
+
+def sanitize_value(value: str) -> str:
+    """CR never reaches the wire inside a value; LF is GNTP's in-value newline."""
+    return value.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def check_unique(names: Iterable[str]) -> None:
+    seen: set[str] = set()
+    for name in names:
+        key = name.lower()
+        if key in seen:
+            raise GNTPValidationError(f"header {name!r} would be sent twice in one block")
+        seen.add(key)
+
+
+def parse_header_lines(text: str) -> list[tuple[str, str]]:
+    """``Name: value`` lines; lines without a colon are ignored, as servers do."""
+    items = []
+    for line in text.split("\r\n"):
+        name, sep, value = line.partition(":")
+        if sep and name.strip():
+            items.append((name.strip(), value.strip(" \t")))
+    return items
+
+
+def to_mapping(items: Mapping[str, str] | Iterable[tuple[str, str]]) -> Headers:
+    return Headers(items.items() if isinstance(items, Mapping) else items)

@@ -1,0 +1,73 @@
+"""Where to send and how long to wait: one value shared by the sync and async clients."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .exceptions import GNTPValidationError
+from .security import Security
+
+__all__ = ["DEFAULT_PORT", "ClientOptions", "Timeout"]
+
+DEFAULT_PORT = 23053
+
+
+@dataclass(frozen=True)
+class Timeout:
+    """Seconds to wait for each step; no step ever waits without a bound.
+
+    ``connect``: TCP connect. ``response``: from sending the request to the end of the
+    reply. ``callback``: how long a socket callback is awaited after ``-OK``.
+    """
+
+    connect: float = 5.0
+    response: float = 10.0
+    callback: float = 600.0
+
+    def __post_init__(self) -> None:
+        for name in ("connect", "response", "callback"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise GNTPValidationError(f"timeout {name} must be a positive number, got {value!r}")
+
+    @classmethod
+    def coerce(cls, value: Timeout | float | None) -> Timeout:
+        """A number sets connect and response; None keeps the defaults."""
+        if value is None:
+            return cls()
+        if isinstance(value, Timeout):
+            return value
+        return cls(connect=value, response=value)
+
+
+@dataclass(frozen=True)
+class ClientOptions:
+    """Target address, credentials and timeouts; the password stays out of the repr."""
+
+    host: str = "localhost"
+    port: int = DEFAULT_PORT
+    security: Security = field(default_factory=Security)
+    timeout: Timeout = field(default_factory=Timeout)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.host, str) or not self.host.strip():
+            raise GNTPValidationError(f"host must be a non-empty string, got {self.host!r}")
+        port = self.port
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+            raise GNTPValidationError(f"port must be an int from 1 to 65535, got {port!r}")
+
+    @classmethod
+    def build(
+        cls, *, host: str = "localhost", port: int = DEFAULT_PORT, password: str | None = None,
+        hash_algorithm: str = "SHA256", encryption: str | None = None,
+        timeout: Timeout | float | None = None,
+    ) -> ClientOptions:
+        return cls(
+            host=host, port=port,
+            security=Security(password, hash_algorithm, encryption),
+            timeout=Timeout.coerce(timeout),
+        )
+
+    @property
+    def address(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"

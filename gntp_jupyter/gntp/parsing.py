@@ -1,0 +1,354 @@
+"""Bytes to messages: the reading half of the sans-IO core.
+
+Both parsers are incremental: ``feed(data)`` whatever arrived (``feed(b"")`` at EOF),
+then call ``next_*()`` until it returns None (need more bytes). Several messages may
+sit in one chunk (``-OK`` and ``-CALLBACK`` often do). EOF in the middle of a message
+and a message over ``max_size`` are errors, never a wait.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .exceptions import GNTPProtocolError
+from .headers import Headers, parse_header_lines
+from .resources import RESOURCE_SCHEME
+from .responses import RESPONSE_TYPES, Response
+from .security import (
+    ENCRYPTION_ALGORITHMS,
+    HASH_ALGORITHMS,
+    decrypt,
+    derive_key,
+    verify_key_hash,
+)
+
+__all__ = ["ReceivedRequest", "RequestParser", "RequestRejected", "ResponseParser"]
+
+END = b"\r\n\r\n"
+DEFAULT_MAX_RESPONSE = 64 * 1024
+DEFAULT_MAX_REQUEST = 16 * 1024 * 1024
+
+_INFO = re.compile(r"GNTP/(?P<version>\S+) (?P<type>\S+)(?: +(?P<rest>.*))?\Z")
+_ENC = re.compile(r"(?P<enc>[A-Za-z0-9]+)(?::(?P<iv>[0-9A-Fa-f]*))?\Z")
+_HASH = re.compile(r"(?P<alg>[A-Za-z0-9]+):(?P<hash>[0-9A-Fa-f]+)\.(?P<salt>[0-9A-Fa-f]+)\Z")
+
+
+class RequestRejected(GNTPProtocolError):
+    """A request the receiver must answer with ``-ERROR code``."""
+
+    def __init__(self, code: int, description: str) -> None:
+        super().__init__(f"{code} {description}")
+        self.code = code
+        self.description = description
+
+
+@dataclass
+class _Info:
+    version: str
+    message_type: str
+    encryption: str | None = None
+    iv: bytes = b""
+    hash_algorithm: str | None = None
+    key_hash: bytes = b""
+    salt: bytes = b""
+
+
+def _parse_info(line: bytes, fail: Callable[[int, str], Exception], strict: bool) -> _Info:
+    try:
+        text = line.decode("ascii")
+    except UnicodeDecodeError:
+        raise fail(301, "the first line is not GNTP") from None
+    m = _INFO.match(text)
+    if not m:
+        raise fail(301, f"not a GNTP message: {text[:60]!r}")
+    info = _Info(m["version"], m["type"].upper())
+    tokens = (m["rest"] or "").split()
+    enc = _ENC.match(tokens[0]) if tokens else None
+    if enc and enc["enc"].upper() in ENCRYPTION_ALGORITHMS:
+        info.encryption = enc["enc"].upper()
+        try:
+            info.iv = bytes.fromhex(enc["iv"] or "")
+        except ValueError:
+            raise fail(300, "the IV is not hex") from None
+    elif not enc or enc["enc"].upper() != "NONE":
+        # growl-for-linux answers "-ERROR Invalid data": any trailer is fine on a response.
+        if strict:
+            raise fail(300, f"unknown encryption {tokens[0][:20]!r}" if tokens else "no NONE")
+        return info
+    if len(tokens) > 1:
+        h = _HASH.match(tokens[1])
+        if not h or h["alg"].upper() not in HASH_ALGORITHMS:
+            raise fail(300, f"unsupported key hash {tokens[1][:20]!r}")
+        info.hash_algorithm = h["alg"].upper()
+        try:
+            info.key_hash, info.salt = bytes.fromhex(h["hash"]), bytes.fromhex(h["salt"])
+        except ValueError:
+            raise fail(300, "the key hash is not hex") from None
+    return info
+
+
+class _Buffer:
+    def __init__(self, max_size: int, what: str) -> None:
+        self.data = bytearray()
+        self.eof = False
+        self.max_size = max_size
+        self.what = what
+        self.consumed = 0  # bytes of the current message taken so far
+
+    def feed(self, data: bytes) -> None:
+        if data:
+            self.data += data
+        else:
+            self.eof = True
+
+    def skip_crlfs(self) -> None:
+        # Growl on macOS ends each message with an extra CRLF.
+        while self.data[:2] == b"\r\n":
+            del self.data[:2]
+
+    def check_size(self, pending: int) -> None:
+        if self.consumed + pending > self.max_size:
+            raise GNTPProtocolError(f"{self.what} is larger than {self.max_size} bytes")
+
+    def take_until(self, sep: bytes) -> bytes | None:
+        i = self.data.find(sep)
+        if i < 0:
+            self.check_size(len(self.data))
+            if self.eof:
+                raise GNTPProtocolError(f"connection closed in the middle of the {self.what}")
+            return None
+        self.check_size(i + len(sep))
+        chunk = bytes(self.data[:i])
+        del self.data[: i + len(sep)]
+        self.consumed += i + len(sep)
+        return chunk
+
+    def take(self, n: int) -> bytes | None:
+        self.check_size(n)
+        if len(self.data) < n:
+            if self.eof:
+                raise GNTPProtocolError(f"connection closed in the middle of the {self.what}")
+            return None
+        chunk = bytes(self.data[:n])
+        del self.data[:n]
+        self.consumed += n
+        return chunk
+
+
+def _decrypt_text(info: _Info, key: bytes, chunk: bytes) -> str:
+    assert info.encryption is not None
+    return decrypt(info.encryption, key, info.iv, chunk).decode("utf-8")
+
+
+class ResponseParser:
+    """Parses what a server sends back; ``password`` decrypts an encrypted reply."""
+
+    def __init__(self, *, password: str | None = None, max_size: int = DEFAULT_MAX_RESPONSE):
+        self._buf = _Buffer(max_size, "response")
+        self._password = password
+
+    def feed(self, data: bytes) -> None:
+        self._buf.feed(data)
+
+    @property
+    def at_eof(self) -> bool:
+        return self._buf.eof and not self._buf.data.strip(b"\r\n")
+
+    def next_response(self) -> Response | None:
+        buf = self._buf
+        buf.skip_crlfs()
+        if buf.eof and not buf.data:
+            return None
+        chunk = buf.take_until(END)  # raises at EOF mid-message or over the size cap
+        if chunk is None:
+            return None
+        buf.consumed = 0
+        head, _, rest = chunk.partition(b"\r\n")
+
+        def fail(code: int, why: str) -> GNTPProtocolError:
+            return GNTPProtocolError(f"unreadable response: {why}")
+
+        info = _parse_info(head, fail, strict=False)
+        if info.message_type not in RESPONSE_TYPES:
+            raise GNTPProtocolError(f"unexpected response type {info.message_type!r}")
+        if info.encryption:
+            text = self._decrypt(info, rest)
+        else:
+            text = rest.decode("utf-8", errors="replace")
+        cls = RESPONSE_TYPES[info.message_type]
+        return cls(info.message_type, Headers(parse_header_lines(text)))
+
+    def _decrypt(self, info: _Info, chunk: bytes) -> str:
+        if not self._password or not info.hash_algorithm:
+            raise GNTPProtocolError("the server encrypted its response and no key is known")
+        key = derive_key(self._password, info.hash_algorithm, info.salt)
+        try:
+            return _decrypt_text(info, key, chunk)
+        except ValueError as exc:
+            raise GNTPProtocolError(f"could not decrypt the response: {exc}") from None
+
+
+@dataclass
+class ReceivedRequest:
+    """A request as a receiver sees it, after decryption and key checking."""
+
+    message_type: str
+    version: str
+    blocks: list[Headers]
+    resources: dict[str, bytes] = field(default_factory=dict)
+    encryption: str | None = None
+    hash_algorithm: str | None = None
+    raw_size: int = 0
+
+    @property
+    def headers(self) -> Headers:
+        return self.blocks[0]
+
+
+class RequestParser:
+    """Parses one request from a client, the strict way (like Growl for Windows).
+
+    ``password``: when set, a missing or wrong key hash is rejected with 400.
+    """
+
+    def __init__(self, *, password: str | None = None, max_size: int = DEFAULT_MAX_REQUEST):
+        self._buf = _Buffer(max_size, "request")
+        self._password = password
+        self._reset()
+
+    def _reset(self) -> None:
+        self._info: _Info | None = None
+        self._key = b""
+        self._blocks: list[Headers] = []
+        self._expected: list[str] = []
+        self._resources: dict[str, bytes] = {}
+        self._section: tuple[str, int] | None = None
+        self._buf.consumed = 0
+
+    def feed(self, data: bytes) -> None:
+        self._buf.feed(data)
+
+    def next_request(self) -> ReceivedRequest | None:
+        """A complete request, None for "need more bytes"; RequestRejected on bad input."""
+        buf = self._buf
+        if self._info is None:
+            buf.skip_crlfs()
+            if buf.eof and not buf.data:
+                return None
+            line = buf.take_until(b"\r\n")
+            if line is None:
+                return None
+            self._info = self._start(line)
+        while not self._headers_done():
+            chunk = buf.take_until(END)
+            if chunk is None:
+                return None
+            self._add_header_chunk(chunk)
+        while self._expected:
+            if not self._read_section():
+                return None
+        info = self._info
+        size = buf.consumed
+        req = ReceivedRequest(
+            info.message_type, info.version, self._blocks, self._resources,
+            info.encryption, info.hash_algorithm, size,
+        )
+        self._reset()
+        return req
+
+    def _start(self, line: bytes) -> _Info:
+        info = _parse_info(line, RequestRejected, strict=True)
+        if info.version != "1.0":
+            raise RequestRejected(302, f"unknown protocol version {info.version}")
+        if info.message_type not in ("REGISTER", "NOTIFY", "SUBSCRIBE"):
+            raise RequestRejected(300, f"unknown request type {info.message_type}")
+        if self._password:
+            if not info.hash_algorithm:
+                raise RequestRejected(400, "a password is required")
+            if not verify_key_hash(self._password, info.hash_algorithm, info.salt, info.key_hash):
+                raise RequestRejected(400, "the key hash does not match the password")
+            self._key = derive_key(self._password, info.hash_algorithm, info.salt)
+        elif info.message_type == "SUBSCRIBE":
+            raise RequestRejected(400, "SUBSCRIBE needs a password")
+        if info.encryption:
+            if not self._key:
+                raise RequestRejected(400, "encrypted request but no password is configured")
+            if len(info.iv) != ENCRYPTION_ALGORITHMS[info.encryption][1]:
+                raise RequestRejected(300, "the IV has the wrong length")
+            if len(self._key) < ENCRYPTION_ALGORITHMS[info.encryption][0]:
+                raise RequestRejected(300, f"{info.encryption} needs SHA256 or SHA512")
+        return info
+
+    def _headers_done(self) -> bool:
+        if not self._blocks:
+            return False
+        assert self._info is not None
+        if self._info.message_type != "REGISTER":
+            return True
+        return len(self._blocks) >= 1 + self._notification_count()
+
+    def _notification_count(self) -> int:
+        raw = self._blocks[0].get("Notifications-Count", "")
+        if not raw.strip().isdigit() or int(raw) < 1:
+            raise RequestRejected(303, "Notifications-Count is missing or not a positive number")
+        return int(raw)
+
+    def _add_header_chunk(self, chunk: bytes) -> None:
+        info = self._info
+        assert info is not None
+        if info.encryption:
+            try:
+                text = _decrypt_text(info, self._key, chunk)
+            except (ValueError, UnicodeDecodeError):
+                raise RequestRejected(400, "could not decrypt: wrong password?") from None
+            parts = text.rstrip("\r\n").split("\r\n\r\n")
+        else:
+            try:
+                parts = [chunk.decode("utf-8")]
+            except UnicodeDecodeError:
+                raise RequestRejected(300, "headers are not UTF-8") from None
+        for part in parts:
+            items = parse_header_lines(part)
+            names = [n.lower() for n, _ in items]
+            if len(set(names)) != len(names):
+                raise RequestRejected(300, "a header is repeated in one block")
+            self._blocks.append(Headers(items))
+        if self._headers_done():
+            seen: list[str] = []
+            for block in self._blocks:
+                for _, value in block.items_raw():
+                    if value.startswith(RESOURCE_SCHEME):
+                        rid = value[len(RESOURCE_SCHEME) :]
+                        if rid not in seen:
+                            seen.append(rid)
+            self._expected = seen
+
+    def _read_section(self) -> bool:
+        buf = self._buf
+        if self._section is None:
+            buf.skip_crlfs()
+            head = buf.take_until(END)
+            if head is None:
+                return False
+            fields = Headers(parse_header_lines(head.decode("utf-8", "replace")))
+            rid, length = fields.get("Identifier", ""), fields.get("Length", "")
+            if not length.isdigit():
+                raise RequestRejected(300, "binary section without a valid Length")
+            if rid not in self._expected:
+                raise RequestRejected(300, f"binary section {rid!r} is not referenced")
+            self._section = (rid, int(length))
+        rid, length = self._section
+        data = buf.take(length)
+        if data is None:
+            return False
+        if self._info and self._info.encryption:
+            try:
+                data = decrypt(self._info.encryption, self._key, self._info.iv, data)
+            except ValueError:
+                raise RequestRejected(400, "could not decrypt a binary section") from None
+        self._resources[rid] = data
+        self._expected.remove(rid)
+        self._section = None
+        return True

@@ -1,0 +1,234 @@
+"""The three GNTP requests as immutable values that validate on construction.
+
+A request knows its header blocks (``blocks()``); turning them into bytes, with
+hashing and encryption, is :mod:`.encoding`'s job. Keeping the two apart lets the
+same values serve the sync client, the async client and the tests' golden bytes.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Union
+
+from .exceptions import GNTPValidationError
+from .resources import Icon, Resource
+
+__all__ = [
+    "Event",
+    "HeaderValue",
+    "NotifyRequest",
+    "RegisterRequest",
+    "Request",
+    "SubscribeRequest",
+]
+
+#: A header value before encoding: text, a number, a flag, or a binary resource.
+HeaderValue = Union[str, int, bool, Resource]
+Block = list[tuple[str, HeaderValue]]
+
+_HEADER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*\Z")
+_CUSTOM_PREFIXES = ("x-", "data-", "origin-")
+
+
+def _require_text(what: str, value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise GNTPValidationError(f"{what} must be a non-empty string, got {value!r}")
+    return value
+
+
+def _check_icon(what: str, icon: object) -> None:
+    if icon is not None and not isinstance(icon, (str, Resource)):
+        raise GNTPValidationError(
+            f"{what} must be a URL, a Resource or None, not {type(icon).__name__}"
+        )
+
+
+def _custom_headers(headers: Mapping[str, object] | None) -> tuple[tuple[str, str], ...]:
+    """Validate user headers: only X-, Data- and Origin- names, no framing characters."""
+    out = []
+    for name, value in (headers or {}).items():
+        if not isinstance(name, str) or not _HEADER_NAME.match(name):
+            raise GNTPValidationError(f"invalid header name {name!r}")
+        if not name.lower().startswith(_CUSTOM_PREFIXES):
+            raise GNTPValidationError(
+                f"custom header {name!r} must start with X-, Data- or Origin-"
+            )
+        out.append((name, value if isinstance(value, str) else str(value)))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class Event:
+    """A notification type an application registers: ``Event('done', 'Cell finished')``."""
+
+    name: str
+    display_name: str | None = None
+    enabled: bool = True
+    icon: Icon = None
+
+    def __post_init__(self) -> None:
+        _require_text("Event name", self.name)
+        _check_icon("Event icon", self.icon)
+
+    def block(self) -> Block:
+        block: Block = [("Notification-Name", self.name)]
+        if self.display_name:
+            block.append(("Notification-Display-Name", self.display_name))
+        # The spec's default is False: always say it, or servers register it disabled.
+        block.append(("Notification-Enabled", bool(self.enabled)))
+        if self.icon is not None:
+            block.append(("Notification-Icon", self.icon))
+        return block
+
+
+@dataclass(frozen=True)
+class _Request:
+    headers: tuple[tuple[str, str], ...] = field(default=(), kw_only=True)
+
+    message_type = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "headers", make_headers(self.headers))
+
+    def blocks(self) -> list[Block]:
+        """Header blocks in wire order; the first is the main block."""
+        raise NotImplementedError
+
+    def _with_custom(self, block: Block) -> Block:
+        return block + list(self.headers)
+
+
+@dataclass(frozen=True)
+class RegisterRequest(_Request):
+    """REGISTER: an application and the notification types it may send."""
+
+    application_name: str
+    events: tuple[Event, ...]
+    icon: Icon = None
+
+    message_type = "REGISTER"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _require_text("application name", self.application_name)
+        _check_icon("application icon", self.icon)
+        if not self.events:
+            raise GNTPValidationError("register at least one Event")
+        names = [e.name for e in self.events]
+        if len(set(names)) != len(names):
+            raise GNTPValidationError(f"event names repeat: {names}")
+
+    def blocks(self) -> list[Block]:
+        main: Block = [("Application-Name", self.application_name)]
+        if self.icon is not None:
+            main.append(("Application-Icon", self.icon))
+        main.append(("Notifications-Count", len(self.events)))
+        return [self._with_custom(main), *(e.block() for e in self.events)]
+
+
+@dataclass(frozen=True)
+class NotifyRequest(_Request):
+    """NOTIFY: one notification of a registered type.
+
+    ``callback_context`` (with its type) asks for a socket callback;
+    ``callback_target`` is a URL the server opens on click instead.
+    """
+
+    application_name: str
+    event_name: str
+    title: str
+    text: str = ""
+    notification_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    sticky: bool = False
+    priority: int = 0
+    icon: Icon = None
+    coalescing_id: str | None = None
+    callback_context: str | None = None
+    callback_context_type: str | None = None
+    callback_target: str | None = None
+
+    message_type = "NOTIFY"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _require_text("application name", self.application_name)
+        _require_text("event name", self.event_name)
+        _require_text("title", self.title)
+        if not isinstance(self.text, str):
+            raise GNTPValidationError(f"text must be a string, got {type(self.text).__name__}")
+        _check_icon("icon", self.icon)
+        if isinstance(self.priority, bool) or not isinstance(self.priority, int):
+            raise GNTPValidationError(f"priority must be an int from -2 to 2, got {self.priority!r}")
+        if not -2 <= self.priority <= 2:
+            raise GNTPValidationError(f"priority must be from -2 to 2, got {self.priority}")
+        if self.callback_target is not None and self.callback_context is not None:
+            raise GNTPValidationError("use a socket callback or a callback URL, not both")
+        if (self.callback_context is None) != (self.callback_context_type is None):
+            raise GNTPValidationError("callback context and context type go together")
+
+    def blocks(self) -> list[Block]:
+        b: Block = [
+            ("Application-Name", self.application_name),
+            ("Notification-Name", self.event_name),
+            ("Notification-ID", self.notification_id),
+            ("Notification-Title", self.title),
+            # Always present, even empty: growl-for-linux rejects a NOTIFY without it.
+            ("Notification-Text", self.text),
+            ("Notification-Sticky", bool(self.sticky)),
+            ("Notification-Priority", self.priority),
+        ]
+        if self.icon is not None:
+            b.append(("Notification-Icon", self.icon))
+        if self.coalescing_id:
+            b.append(("Notification-Coalescing-ID", self.coalescing_id))
+        if self.callback_context is not None and self.callback_context_type is not None:
+            b.append(("Notification-Callback-Context", self.callback_context))
+            b.append(("Notification-Callback-Context-Type", self.callback_context_type))
+        if self.callback_target:
+            b.append(("Notification-Callback-Target", self.callback_target))
+        return [self._with_custom(b)]
+
+    @property
+    def wants_socket_callback(self) -> bool:
+        return self.callback_context is not None
+
+
+@dataclass(frozen=True)
+class SubscribeRequest(_Request):
+    """SUBSCRIBE: ask a server to forward its notifications to us (needs a password)."""
+
+    subscriber_name: str
+    subscriber_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    subscriber_port: int | None = None
+
+    message_type = "SUBSCRIBE"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _require_text("subscriber name", self.subscriber_name)
+        _require_text("subscriber id", self.subscriber_id)
+        port = self.subscriber_port
+        if port is not None and (isinstance(port, bool) or not 0 < port < 65536):
+            raise GNTPValidationError(f"subscriber port must be 1..65535, got {port!r}")
+
+    def blocks(self) -> list[Block]:
+        b: Block = [
+            ("Subscriber-ID", self.subscriber_id),
+            ("Subscriber-Name", self.subscriber_name),
+        ]
+        if self.subscriber_port is not None:
+            b.append(("Subscriber-Port", self.subscriber_port))
+        return [self._with_custom(b)]
+
+
+Request = Union[RegisterRequest, NotifyRequest, SubscribeRequest]
+
+
+def make_headers(
+    headers: Mapping[str, object] | Iterable[tuple[str, object]] | None,
+) -> tuple[tuple[str, str], ...]:
+    """Normalise user-supplied custom headers into the tuple requests store."""
+    return _custom_headers(dict(headers or ()))

@@ -1,0 +1,81 @@
+"""Binary resources: icons sent inside the message instead of as URLs.
+
+Servers disagree on URL icons (Growl 1.3 ignores them), so the portable way to show
+an icon is to send its bytes; a resource is identified by a digest of its content so
+that a server caching by identifier never shows a stale picture.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from typing import Union
+
+from .exceptions import GNTPResourceError, GNTPValidationError
+
+__all__ = ["Icon", "Resource", "resource_url"]
+
+RESOURCE_SCHEME = "x-growl-resource://"
+
+
+class Resource:
+    """Bytes to send as a binary section: ``Resource(b"...")`` or ``Resource("icon.png")``.
+
+    A ``str`` or path-like argument is a file path, read at once so that a missing file
+    fails here with a clear message rather than later on the wire.
+    """
+
+    __slots__ = ("_data", "source")
+
+    def __init__(self, source: bytes | str | os.PathLike[str] | None = None) -> None:
+        self.source: str | None = None
+        self._data: bytes | None = None
+        if source is None:
+            return
+        if isinstance(source, (bytes, bytearray, memoryview)):
+            self._data = bytes(source)
+        elif isinstance(source, (str, os.PathLike)):
+            self.source = os.fspath(source)
+            try:
+                with open(self.source, "rb") as fh:
+                    self._data = fh.read()
+            except OSError as exc:
+                raise GNTPResourceError(self.source, exc.strerror or str(exc)) from exc
+        else:
+            raise GNTPValidationError(
+                f"a Resource takes bytes or a file path, not {type(source).__name__}"
+            )
+
+    @property
+    def data(self) -> bytes | None:
+        """The bytes to send, or None when there are none (yet)."""
+        return self._data
+
+    @property
+    def unique_id(self) -> str:
+        """A hex id derived from the content (MD5 is what servers customarily see)."""
+        if self._data is None:
+            raise GNTPValidationError(f"{self!r} has no data to send")
+        return hashlib.md5(self._data, usedforsecurity=False).hexdigest()
+
+    def __repr__(self) -> str:
+        size = "no data" if self._data is None else f"{len(self._data)} bytes"
+        where = f" from {self.source!r}" if self.source else ""
+        return f"<{type(self).__name__}{where}, {size}>"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Resource):
+            return NotImplemented
+        return self._data == other._data
+
+    def __hash__(self) -> int:
+        return hash(self._data)
+
+
+#: What an ``icon=`` argument accepts: a URL (sent as is), a :class:`Resource`, or None.
+Icon = Union[str, Resource, None]
+
+
+def resource_url(resource: Resource) -> str:
+    """The header value that points to ``resource``'s binary section."""
+    return RESOURCE_SCHEME + resource.unique_id

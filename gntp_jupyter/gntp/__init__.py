@@ -55,7 +55,7 @@ __all__ = [
     "Response",
     "Security",
     "SocketCallback",
-    "Subscriber",
     "SubscribeRequest",
+    "Subscriber",
     "Timeout",
 ]

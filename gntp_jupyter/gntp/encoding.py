@@ -111,7 +111,8 @@ def encode_message(
     salt = security.new_salt()
     keyhash = key_hash(security.password, alg, salt)
     if security.encryption is None:
-        return _assemble(info_line(message_type, None, b"", alg, keyhash, salt), text + CRLF, sections)
+        head = info_line(message_type, None, b"", alg, keyhash, salt)
+        return _assemble(head, text + CRLF, sections)
 
     key = derive_key(security.password, alg, salt)
     for _ in range(_MAX_IV_DRAWS):

@@ -16,7 +16,7 @@ __all__ = ["Headers", "format_bool", "parse_header_lines", "sanitize_value"]
 class Headers(Mapping[str, str]):
     """Read-only, case-insensitive header mapping that keeps the names as received."""
 
-    __slots__ = ("_items", "_index")
+    __slots__ = ("_index", "_items")
 
     def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
         self._items = tuple(items)

@@ -28,7 +28,7 @@ class Timeout:
         for name in ("connect", "response", "callback"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-                raise GNTPValidationError(f"timeout {name} must be a positive number, got {value!r}")
+                raise GNTPValidationError(f"timeout {name} must be positive, got {value!r}")
 
     @classmethod
     def coerce(cls, value: Timeout | float | None) -> Timeout:

@@ -7,7 +7,6 @@ Everything except the send lives here (the httpx pattern), so ``Publisher`` and
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Union
 
 from .callbacks import SocketCallback
 from .exceptions import GNTPServerError, GNTPValidationError
@@ -18,7 +17,7 @@ from .resources import Icon
 __all__ = ["Callback", "PublisherBase", "SubscriberBase", "needs_registration"]
 
 #: ``callback=`` takes a URL (opened by the server on click) or a SocketCallback.
-Callback = Union[str, SocketCallback, None]
+Callback = str | SocketCallback | None
 
 
 def needs_registration(exc: GNTPServerError) -> bool:
@@ -42,8 +41,10 @@ class _Target:
         self, *, host: str = "localhost", port: int = DEFAULT_PORT, password: str | None = None,
         hash_algorithm: str = "SHA256", encryption: str | None = None,
         timeout: Timeout | float | None = None, headers: Mapping[str, object] | None = None,
+        options: ClientOptions | None = None,
     ) -> None:
-        self.options = ClientOptions.build(
+        # ``options`` is the prebuilt form of the five keywords before it.
+        self.options = options or ClientOptions.build(
             host=host, port=port, password=password, hash_algorithm=hash_algorithm,
             encryption=encryption, timeout=timeout,
         )

@@ -11,7 +11,6 @@ import re
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Union
 
 from .exceptions import GNTPValidationError
 from .resources import Icon, Resource
@@ -26,7 +25,7 @@ __all__ = [
 ]
 
 #: A header value before encoding: text, a number, a flag, or a binary resource.
-HeaderValue = Union[str, int, bool, Resource]
+HeaderValue = str | int | bool | Resource
 Block = list[tuple[str, HeaderValue]]
 
 _HEADER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*\Z")
@@ -161,7 +160,7 @@ class NotifyRequest(_Request):
             raise GNTPValidationError(f"text must be a string, got {type(self.text).__name__}")
         _check_icon("icon", self.icon)
         if isinstance(self.priority, bool) or not isinstance(self.priority, int):
-            raise GNTPValidationError(f"priority must be an int from -2 to 2, got {self.priority!r}")
+            raise GNTPValidationError(f"priority must be an int -2..2, got {self.priority!r}")
         if not -2 <= self.priority <= 2:
             raise GNTPValidationError(f"priority must be from -2 to 2, got {self.priority}")
         if self.callback_target is not None and self.callback_context is not None:
@@ -224,7 +223,7 @@ class SubscribeRequest(_Request):
         return [self._with_custom(b)]
 
 
-Request = Union[RegisterRequest, NotifyRequest, SubscribeRequest]
+Request = RegisterRequest | NotifyRequest | SubscribeRequest
 
 
 def make_headers(

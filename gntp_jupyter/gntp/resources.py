@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-from typing import Union
 
 from .exceptions import GNTPResourceError, GNTPValidationError
 
@@ -73,7 +72,7 @@ class Resource:
 
 
 #: What an ``icon=`` argument accepts: a URL (sent as is), a :class:`Resource`, or None.
-Icon = Union[str, Resource, None]
+Icon = str | Resource | None
 
 
 def resource_url(resource: Resource) -> str:

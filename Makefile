@@ -1,0 +1,36 @@
+# Developer entry points. Everything runs inside .venv, created on first use.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: venv test lint demo bench clean
+
+venv: $(VENV)/.installed
+
+# The kernelspec lives inside the venv, so kernel tests run this checkout, not a system kernel.
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -e '.[test]'
+	$(PY) -m ipykernel install --sys-prefix --name gntp-jupyter-test --display-name "gntp_jupyter (test)"
+	touch $@
+
+test: venv
+	$(PY) -m ruff check .
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+lint: venv
+	$(PY) -m ruff check .
+
+demo: venv
+	$(PY) -m gntp_jupyter.demo
+
+$(VENV)/.bench-installed: $(VENV)/.installed pyproject.toml
+	$(VENV)/bin/pip install -e '.[test,bench]'
+	touch $@
+
+bench: $(VENV)/.bench-installed
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .hypothesis
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,192 @@
+"""The one configuration shared by the magics and the panel.
+
+A traitlets Configurable, so every usual way of setting it works::
+
+    %config GNTPNotifier.host = "laptop.local"          # in a session
+    c.GNTPNotifier.password = "secret"                  # ipython_config.py
+
+Environment variables override the config files — a remote kernel usually learns
+where the user's desktop is from its environment: ``GNTP_HOST``, ``GNTP_PORT``,
+``GNTP_PASSWORD``, ``GNTP_HASH``, ``GNTP_ENCRYPTION``, ``GNTP_APP_NAME``,
+``GNTP_TIMEOUT``, ``GNTP_CALLBACK_URL``.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib import resources as importlib_resources
+
+from traitlets import Bool, CaselessStrEnum, Float, Int, List, TraitError, Unicode, validate
+from traitlets.config import Configurable
+
+from .gntp.exceptions import GNTPValidationError
+from .gntp.options import ClientOptions, Timeout
+from .gntp.security import Security
+
+__all__ = ["DEFAULT_ICON", "ENV_VARS", "EVENT_FAILED", "EVENT_FINISHED", "EVENT_MESSAGE",
+           "GNTPNotifier"]
+
+EVENT_FINISHED = "Cell finished"
+EVENT_FAILED = "Cell failed"
+EVENT_MESSAGE = "Message"
+
+#: The icon shipped with the package (a PNG file path).
+DEFAULT_ICON = str(importlib_resources.files("gntp_jupyter") / "icon.png")
+
+#: environment variable -> trait name
+ENV_VARS = {
+    "GNTP_HOST": "host",
+    "GNTP_PORT": "port",
+    "GNTP_PASSWORD": "password",
+    "GNTP_HASH": "hash_algorithm",
+    "GNTP_ENCRYPTION": "encryption",
+    "GNTP_APP_NAME": "app_name",
+    "GNTP_TIMEOUT": "timeout",
+    "GNTP_CALLBACK_URL": "callback_url",
+}
+
+#: Traits that decide where and how requests go; changing one means a new target.
+TARGET_TRAITS = ("host", "port", "password", "hash_algorithm", "encryption", "timeout")
+
+
+class GNTPNotifier(Configurable):
+    """Where notifications go and how they look."""
+
+    host = Unicode("localhost", help="Host running the GNTP notifier (Growl, Snarl, ...).").tag(
+        config=True
+    )
+    port = Int(23053, help="GNTP port of the notifier.").tag(config=True)
+    password = Unicode(
+        None, allow_none=True, help="Notifier password (sent only as a salted hash)."
+    ).tag(config=True)
+    hash_algorithm = CaselessStrEnum(
+        ["MD5", "SHA1", "SHA256", "SHA512"], default_value="SHA256",
+        help="Key hash used with the password. growl-for-linux does not accept SHA512.",
+    ).tag(config=True)
+    encryption = CaselessStrEnum(
+        ["NONE", "AES", "DES", "3DES"], default_value="NONE",
+        help="Encrypt messages (needs the password; AES and 3DES need SHA256 or SHA512).",
+    ).tag(config=True)
+    timeout = Float(
+        3.0, help="Seconds a send may hold a cell (connect and response each)."
+    ).tag(config=True)
+    app_name = Unicode("Jupyter", help="Application name shown by the notifier.").tag(
+        config=True
+    )
+    event_types = List(
+        Unicode(), default_value=[EVENT_FINISHED, EVENT_FAILED, EVENT_MESSAGE],
+        help="Notification types registered; the first three names are used by the magics.",
+    ).tag(config=True)
+    icon = Unicode(
+        DEFAULT_ICON, allow_none=True,
+        help="Default icon: a file path or an http(s) URL; empty for none.",
+    ).tag(config=True)
+    sticky = Bool(False, help="Keep notifications on screen until clicked.").tag(config=True)
+    priority = Int(0, help="Default priority, -2 (very low) to 2 (emergency).").tag(config=True)
+    callback_url = Unicode(
+        "", help="URL the notifier opens when a notification is clicked (e.g. the notebook's)."
+    ).tag(config=True)
+    retry_after = Float(
+        30.0, help="After a target failed, seconds before sends to it are tried again "
+        "(doubles on each failure, up to 10 minutes).",
+    ).tag(config=True)
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        #: One line per GNTP_* variable that could not be used (the extension warns).
+        self.environment_problems = self.apply_environment(os.environ)
+
+    def apply_environment(self, environ) -> list[str]:
+        """Let ``GNTP_*`` variables override the config files (but not later %config).
+
+        A bad value is skipped and reported, never fatal: loading must not fail.
+        """
+        problems = []
+        for var, trait in ENV_VARS.items():
+            raw = environ.get(var)
+            if raw is None or raw == "":
+                continue
+            kind = type(self.traits()[trait])
+            try:
+                value: object = int(raw) if kind is Int else float(raw) if kind is Float else raw
+                setattr(self, trait, value)
+            except (ValueError, TraitError) as exc:
+                problems.append(f"{var}={raw!r} ignored: {exc}")
+        return problems
+
+    @validate("port")
+    def _check_port(self, proposal):
+        if not 0 < proposal["value"] < 65536:
+            raise TraitError(f"port must be 1..65535, got {proposal['value']}")
+        return proposal["value"]
+
+    @validate("priority")
+    def _check_priority(self, proposal):
+        if not -2 <= proposal["value"] <= 2:
+            raise TraitError(f"priority must be -2..2, got {proposal['value']}")
+        return proposal["value"]
+
+    @validate("timeout", "retry_after")
+    def _check_positive(self, proposal):
+        if not proposal["value"] > 0:
+            raise TraitError(f"{proposal['trait'].name} must be positive")
+        return proposal["value"]
+
+    @validate("host", "app_name")
+    def _check_text(self, proposal):
+        value = proposal["value"].strip()
+        if not value:
+            raise TraitError(f"{proposal['trait'].name} must not be empty")
+        return value
+
+    @validate("event_types")
+    def _check_events(self, proposal):
+        names = list(proposal["value"])
+        if len(names) < 3 or len(set(names)) != len(names) or not all(n.strip() for n in names):
+            raise TraitError("event_types needs at least 3 distinct, non-empty names")
+        return names
+
+    def client_options(self, **overrides) -> ClientOptions:
+        """The target these settings describe; ``overrides`` replace single traits.
+
+        Raises GNTPValidationError for impossible combinations (AES with MD5, ...).
+        """
+        s = {name: getattr(self, name) for name in TARGET_TRAITS}
+        s.update({k: v for k, v in overrides.items() if v is not None})
+        enc = s["encryption"]
+        return ClientOptions(
+            host=s["host"], port=int(s["port"]),
+            security=Security(
+                s["password"] or None, s["hash_algorithm"],
+                None if (enc or "NONE").upper() == "NONE" else enc,
+            ),
+            timeout=Timeout(connect=float(s["timeout"]), response=float(s["timeout"])),
+        )
+
+    def check(self) -> str | None:
+        """Why the current settings cannot work, or None when they can."""
+        try:
+            self.client_options()
+        except GNTPValidationError as exc:
+            return str(exc)
+        return None
+
+    @property
+    def finished_event(self) -> str:
+        return self.event_types[0]
+
+    @property
+    def failed_event(self) -> str:
+        return self.event_types[1]
+
+    @property
+    def message_event(self) -> str:
+        return self.event_types[2]
+
+    def summary(self) -> dict[str, object]:
+        """The effective settings, password masked — what ``%notify --show`` prints."""
+        out: dict[str, object] = {}
+        for name in sorted(self.class_trait_names(config=True)):
+            value = getattr(self, name)
+            out[name] = "********" if name == "password" and value else value
+        return out

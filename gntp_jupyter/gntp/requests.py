@@ -7,7 +7,9 @@ same values serve the sync client, the async client and the tests' golden bytes.
 
 from __future__ import annotations
 
+import platform
 import re
+import socket
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -22,6 +24,7 @@ __all__ = [
     "RegisterRequest",
     "Request",
     "SubscribeRequest",
+    "origin_headers",
 ]
 
 #: A header value before encoding: text, a number, a flag, or a binary resource.
@@ -231,3 +234,16 @@ def make_headers(
 ) -> tuple[tuple[str, str], ...]:
     """Normalise user-supplied custom headers into the tuple requests store."""
     return _custom_headers(dict(headers or ()))
+
+
+def origin_headers(software: str = "gntp_jupyter", version: str = "") -> dict[str, str]:
+    """``Origin-*`` headers naming this machine: tells the user where a remote job ran."""
+    headers = {
+        "Origin-Machine-Name": socket.gethostname(),
+        "Origin-Software-Name": software,
+        "Origin-Platform-Name": platform.system() or "unknown",
+        "Origin-Platform-Version": platform.release() or "unknown",
+    }
+    if version:
+        headers["Origin-Software-Version"] = version
+    return headers

@@ -31,3 +31,152 @@ def gol_app_name() -> str:
 
 
 # --- end growl-for-linux ----------------------------------------------------------------
+
+
+# --- receiver (our own GNTP server, gntp_jupyter.gntp.receiver) -------------------------
+# Real TCP on loopback; each test gets fresh servers on free ports, stopped at teardown.
+from collections.abc import Callable  # noqa: E402
+
+from gntp_jupyter.gntp.receiver import ReceiverThread  # noqa: E402
+
+
+@pytest.fixture
+def receiver_factory() -> Iterator[Callable[..., ReceiverThread]]:
+    """``receiver_factory(**Receiver kwargs)`` -> a started ReceiverThread (port 0: free)."""
+    started: list[ReceiverThread] = []
+
+    def make(**kwargs: object) -> ReceiverThread:
+        server = ReceiverThread(**kwargs).start()
+        started.append(server)
+        return server
+
+    yield make
+    for server in reversed(started):
+        server.stop()
+
+
+@pytest.fixture
+def receiver(receiver_factory: Callable[..., ReceiverThread]) -> ReceiverThread:
+    """A started strict receiver on 127.0.0.1 and a free port."""
+    return receiver_factory()
+
+
+# --- end receiver -----------------------------------------------------------------------
+
+
+# --- async client: local HTTP icon server -----------------------------------------------
+# Serves a distinct PNG per path plus failures (404, non-image, oversized, slow); see
+# tests/icon_server.py. Tests use unique paths, because fetched URLs are cached per process.
+import json  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+
+from icon_server import IconServer  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def icon_server() -> Iterator[IconServer]:
+    """A running IconServer on 127.0.0.1 and a free port."""
+    with IconServer() as server:
+        yield server
+
+
+_FRESH_CHILD = """
+import importlib, json, sys
+sys.path[:0] = json.loads(sys.argv[1])
+result = getattr(importlib.import_module(sys.argv[2]), sys.argv[3])(*json.loads(sys.argv[4]))
+sys.stdout.flush()
+sys.stdout.write("\\n@@result@@" + json.dumps(result) + "\\n")
+"""
+
+
+@dataclass
+class FreshRun:
+    result: object  # the function's return value (JSON round trip)
+    stdout: str  # what it printed
+
+
+@pytest.fixture
+def fresh_python() -> Callable[..., FreshRun]:
+    """``fresh_python(func, *json_args)`` runs a module-level function in a new interpreter.
+
+    For code that makes asyncio re-entrant (a sync call inside a running loop applies
+    nest-asyncio2, process-wide): this pytest process, and everyone's later tests, stay
+    unpatched. A failure in the child fails the test with the child's traceback.
+    """
+
+    def run(func: Callable[..., object], *args: object, timeout: float = 90.0) -> FreshRun:
+        argv = [json.dumps(sys.path), func.__module__, func.__qualname__, json.dumps(args)]
+        proc = subprocess.run(
+            [sys.executable, "-c", _FRESH_CHILD, *argv],
+            capture_output=True, text=True, timeout=timeout,
+        )
+        if proc.returncode != 0 or "@@result@@" not in proc.stdout:
+            pytest.fail(
+                f"{func.__qualname__}{args!r} failed in a fresh interpreter "
+                f"(exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}",
+                pytrace=False,
+            )
+        out, _, tail = proc.stdout.rpartition("\n@@result@@")
+        return FreshRun(json.loads(tail), out)
+
+    return run
+
+
+# --- end async client -------------------------------------------------------------------
+
+
+# --- IPython extension (gntp_jupyter.extension, magics) ---------------------------------
+# A fresh InteractiveShell per test: the .instance() singleton would leak magics, events
+# and settings between tests. GNTP_* variables from the developer's environment are
+# cleared so they cannot redirect notifications.
+from IPython.core.interactiveshell import InteractiveShell  # noqa: E402
+from traitlets.config import Config  # noqa: E402
+
+from gntp_jupyter.config import ENV_VARS  # noqa: E402
+
+
+@pytest.fixture
+def clean_gntp_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """No GNTP_* variables in os.environ for this test (returns the monkeypatch)."""
+    for var in ENV_VARS:
+        monkeypatch.delenv(var, raising=False)
+    return monkeypatch
+
+
+@pytest.fixture
+def shell_factory(clean_gntp_env: pytest.MonkeyPatch) -> Iterator[Callable[..., InteractiveShell]]:
+    """``shell_factory(config=None)`` -> a fresh InteractiveShell, extension not loaded."""
+    made: list[InteractiveShell] = []
+
+    def make(config: Config | None = None) -> InteractiveShell:
+        c = Config(config or {})
+        c.HistoryAccessor.enabled = False
+        shell = InteractiveShell(config=c)
+        made.append(shell)
+        return shell
+
+    yield make
+    from gntp_jupyter.extension import unload_ipython_extension
+
+    for shell in made:
+        unload_ipython_extension(shell)
+
+
+@pytest.fixture
+def shell(shell_factory: Callable[..., InteractiveShell]) -> InteractiveShell:
+    """A fresh InteractiveShell (no history database), gntp_jupyter not loaded."""
+    return shell_factory()
+
+
+@pytest.fixture
+def notify_shell(shell: InteractiveShell, receiver: ReceiverThread) -> InteractiveShell:
+    """``shell`` with ``%load_ext gntp_jupyter`` done and GNTPNotifier pointed at ``receiver``."""
+    shell.run_line_magic("load_ext", "gntp_jupyter")
+    shell.run_line_magic("config", f"GNTPNotifier.host = {receiver.host!r}")
+    shell.run_line_magic("config", f"GNTPNotifier.port = {receiver.port}")
+    return shell
+
+
+# --- end IPython extension --------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Mapping
+from typing import NoReturn
 
 from .callbacks import SocketCallback
 from .exceptions import (
@@ -25,9 +26,44 @@ from .requests import Event, Request
 from .resources import Icon
 from .responses import ErrorResponse, OKResponse
 
-__all__ = ["GNTPClient", "Publisher", "Subscriber"]
+__all__ = [
+    "GNTPClient",
+    "Publisher",
+    "Subscriber",
+    "connection_failed_error",
+    "raise_connect_error",
+    "raise_for_response",
+    "response_timeout_error",
+]
 
 _READ_SIZE = 65536
+
+
+def raise_connect_error(options: ClientOptions, exc: OSError) -> NoReturn:
+    """Raise the GNTPError for a failed connect; shared by the sync and async transports."""
+    if isinstance(exc, ConnectionRefusedError):
+        raise GNTPConnectionRefused(options.host, options.port) from None
+    if isinstance(exc, TimeoutError):
+        raise GNTPTimeoutError(
+            f"could not connect to {options.address} within {options.timeout.connect:g}s — "
+            "is the host up and the port open in its firewall?"
+        ) from None
+    if isinstance(exc, socket.gaierror):
+        raise GNTPConnectionError(f"cannot resolve {options.host!r}: {exc.strerror}") from None
+    raise GNTPConnectionError(f"cannot connect to {options.address}: {exc}") from exc
+
+
+def response_timeout_error(options: ClientOptions) -> GNTPTimeoutError:
+    """The server accepted the connection but did not answer in time."""
+    return GNTPTimeoutError(
+        f"{options.address} accepted the connection but sent no answer within "
+        f"{options.timeout.response:g}s — is it a GNTP server?"
+    )
+
+
+def connection_failed_error(options: ClientOptions, exc: BaseException) -> GNTPConnectionError:
+    """The connection broke while the request or its answer was on the wire."""
+    return GNTPConnectionError(f"connection to {options.address} failed: {exc}")
 
 
 def raise_for_response(exchange: Exchange) -> OKResponse:
@@ -60,16 +96,15 @@ class GNTPClient:
                 while exchange.state is State.AWAITING_RESPONSE:
                     exchange.receive_data(sock.recv(_READ_SIZE))
             except TimeoutError:
-                raise GNTPTimeoutError(
-                    f"{o.address} accepted the connection but sent no answer within "
-                    f"{o.timeout.response:g}s — is it a GNTP server?"
-                ) from None
+                raise response_timeout_error(o) from None
             except OSError as exc:
-                raise GNTPConnectionError(f"connection to {o.address} failed: {exc}") from exc
+                raise connection_failed_error(o, exc) from exc
             response = raise_for_response(exchange)
             if exchange.state is State.AWAITING_CALLBACK and callback is not None:
                 _start_callback_waiter(sock, exchange, callback, o.timeout.callback)
                 handed_off = True
+            elif exchange.callback is not None and callback is not None:
+                callback.dispatch(exchange.callback)  # -CALLBACK came in the -OK's read
             return response
         finally:
             if not handed_off:
@@ -79,17 +114,8 @@ class GNTPClient:
         o = self.options
         try:
             return socket.create_connection((o.host, o.port), timeout=o.timeout.connect)
-        except ConnectionRefusedError:
-            raise GNTPConnectionRefused(o.host, o.port) from None
-        except TimeoutError:
-            raise GNTPTimeoutError(
-                f"could not connect to {o.address} within {o.timeout.connect:g}s — "
-                "is the host up and the port open in its firewall?"
-            ) from None
-        except socket.gaierror as exc:
-            raise GNTPConnectionError(f"cannot resolve {o.host!r}: {exc.strerror}") from None
         except OSError as exc:
-            raise GNTPConnectionError(f"cannot connect to {o.address}: {exc}") from exc
+            raise_connect_error(o, exc)
 
 
 def _start_callback_waiter(

@@ -71,7 +71,8 @@ def render_headers(
             lines.append(f"{name}: {text}\r\n")
         check_unique(names)
         texts.append("".join(lines))
-    return "\r\n".join(texts).encode("utf-8"), sections
+    # A lone surrogate (from bad decoding upstream) becomes "?" rather than failing a send.
+    return "\r\n".join(texts).encode("utf-8", errors="replace"), sections
 
 
 def info_line(

@@ -303,7 +303,8 @@ class RequestParser:
                 text = _decrypt_text(info, self._key, chunk)
             except (ValueError, UnicodeDecodeError):
                 raise RequestRejected(400, "could not decrypt: wrong password?") from None
-            parts = text.rstrip("\r\n").split("\r\n\r\n")
+            # Not rstrip("\r\n"): that would also eat an LF ending the last value.
+            parts = [p for p in text.split("\r\n\r\n") if p.strip("\r\n")]
         else:
             try:
                 parts = [chunk.decode("utf-8")]

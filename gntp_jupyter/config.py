@@ -14,14 +14,16 @@ where the user's desktop is from its environment: ``GNTP_HOST``, ``GNTP_PORT``,
 from __future__ import annotations
 
 import os
-from importlib import resources as importlib_resources
+from typing import TYPE_CHECKING
 
 from traitlets import Bool, CaselessStrEnum, Float, Int, List, TraitError, Unicode, validate
 from traitlets.config import Configurable
 
-from .gntp.exceptions import GNTPValidationError
-from .gntp.options import ClientOptions, Timeout
-from .gntp.security import Security
+if TYPE_CHECKING:
+    from .gntp.options import ClientOptions
+
+# The protocol stack (and cryptography) is imported on first use, not here: a profile that
+# loads the extension at every start-up should cost next to nothing until a send.
 
 __all__ = ["DEFAULT_ICON", "ENV_VARS", "EVENT_FAILED", "EVENT_FINISHED", "EVENT_MESSAGE",
            "GNTPNotifier"]
@@ -31,7 +33,7 @@ EVENT_FAILED = "Cell failed"
 EVENT_MESSAGE = "Message"
 
 #: The icon shipped with the package (a PNG file path).
-DEFAULT_ICON = str(importlib_resources.files("gntp_jupyter") / "icon.png")
+DEFAULT_ICON = os.path.join(os.path.dirname(os.path.abspath(__file__)), "icon.png")
 
 #: environment variable -> trait name
 ENV_VARS = {
@@ -68,7 +70,7 @@ class GNTPNotifier(Configurable):
         help="Encrypt messages (needs the password; AES and 3DES need SHA256 or SHA512).",
     ).tag(config=True)
     timeout = Float(
-        3.0, help="Seconds a send may hold a cell (connect and response each)."
+        3.0, help="Seconds one send may hold a cell, in total (icon fetch, register, notify)."
     ).tag(config=True)
     app_name = Unicode("Jupyter", help="Application name shown by the notifier.").tag(
         config=True
@@ -85,6 +87,14 @@ class GNTPNotifier(Configurable):
     priority = Int(0, help="Default priority, -2 (very low) to 2 (emergency).").tag(config=True)
     callback_url = Unicode(
         "", help="URL the notifier opens when a notification is clicked (e.g. the notebook's)."
+    ).tag(config=True)
+    autonotify_after = Float(
+        None, allow_none=True,
+        help="Notify when any cell slower than this many seconds ends; None: off. "
+        "What %autonotify sets; put it in a profile to have it in every session.",
+    ).tag(config=True)
+    autonotify_only_fail = Bool(
+        False, help="With autonotify on, notify only about slow cells that failed."
     ).tag(config=True)
     retry_after = Float(
         30.0, help="After a target failed, seconds before sends to it are tried again "
@@ -128,9 +138,16 @@ class GNTPNotifier(Configurable):
 
     @validate("timeout", "retry_after")
     def _check_positive(self, proposal):
-        if not proposal["value"] > 0:
+        if not proposal["value"] > 0:  # also refuses NaN
             raise TraitError(f"{proposal['trait'].name} must be positive")
         return proposal["value"]
+
+    @validate("autonotify_after")
+    def _check_after(self, proposal):
+        value = proposal["value"]
+        if value is not None and not value >= 0:
+            raise TraitError(f"autonotify_after must be >= 0 seconds or None, got {value}")
+        return value
 
     @validate("host", "app_name")
     def _check_text(self, proposal):
@@ -151,6 +168,9 @@ class GNTPNotifier(Configurable):
 
         Raises GNTPValidationError for impossible combinations (AES with MD5, ...).
         """
+        from .gntp.options import ClientOptions, Timeout
+        from .gntp.security import Security
+
         s = {name: getattr(self, name) for name in TARGET_TRAITS}
         s.update({k: v for k, v in overrides.items() if v is not None})
         enc = s["encryption"]
@@ -165,6 +185,8 @@ class GNTPNotifier(Configurable):
 
     def check(self) -> str | None:
         """Why the current settings cannot work, or None when they can."""
+        from .gntp.exceptions import GNTPValidationError
+
         try:
             self.client_options()
         except GNTPValidationError as exc:

@@ -1,13 +1,18 @@
 """``make demo``: send a few notifications to our own receiver and show what arrived.
 
 Nothing leaves the machine: two receivers listen on free loopback ports, one open and
-one with a password (requests to it are key-hashed and AES-encrypted).
+one with a password (requests to it are key-hashed and AES-encrypted). Then
+``notebooks/quickstart.ipynb`` runs in a real Jupyter kernel (through nbclient) pointed
+at a third receiver with ``GNTP_HOST``/``GNTP_PORT``, as a remote kernel would be.
 """
 
 from __future__ import annotations
 
+import os
 import struct
 import zlib
+from pathlib import Path
+from typing import Any
 
 from .gntp import Event, Publisher, Resource
 from .gntp.receiver import ReceiverThread, Record, describe
@@ -29,7 +34,66 @@ def tiny_png(rgba: tuple[int, int, int, int] = (255, 140, 0, 255)) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunks
 
 
+QUICKSTART = Path(__file__).resolve().parent.parent / "notebooks" / "quickstart.ipynb"
+#: The kernelspec ``make venv`` installs into the venv (this checkout's code).
+KERNEL_NAME = "gntp-jupyter-test"
+
+
+def kernel_name() -> str:
+    """The venv's test kernel when installed, else the default python3 kernel."""
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        KernelSpecManager().get_kernel_spec(KERNEL_NAME)
+    except NoSuchKernel:
+        return "python3"
+    return KERNEL_NAME
+
+
+def run_notebook(
+    path: Path, host: str, port: int, *, kernel: str | None = None, timeout: float = 120,
+) -> Any:
+    """Execute a notebook in a fresh kernel whose GNTP_HOST/GNTP_PORT point at host:port.
+
+    Returns the executed NotebookNode; a cell that raises (unless tagged
+    ``raises-exception``) raises ``nbclient.exceptions.CellExecutionError``.
+    """
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(path, as_version=4)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GNTP_")}
+    env.update(GNTP_HOST=host, GNTP_PORT=str(port))
+    client = NotebookClient(
+        nb, kernel_name=kernel or kernel_name(), timeout=timeout,
+        resources={"metadata": {"path": str(path.parent)}},
+    )
+    client.execute(env=env)
+    return nb
+
+
+def demo_notebook() -> None:
+    got: list[Record] = []
+    with ReceiverThread(listener=got.append) as server:
+        print(f"\nrunning {QUICKSTART.name} in a {kernel_name()!r} kernel with "
+              f"GNTP_HOST={server.host} GNTP_PORT={server.port} ...", flush=True)
+        nb = run_notebook(QUICKSTART, server.host, server.port)
+        warnings = [o["text"] for c in nb.cells if c.cell_type == "code"
+                    for o in c.get("outputs", []) if o.get("name") == "stderr"]
+        print(f"{server.address} received {len(server.notifications)} notifications "
+              f"from the notebook:")
+        for record in got:
+            print(describe(record))
+        for text in warnings:
+            print(f"  stderr: {text.strip()}")
+
+
 def main() -> None:
+    demo_sync()
+    demo_notebook()
+
+
+def demo_sync() -> None:
     events = [Event("info", "Information")]
     got: list[Record] = []
     with ReceiverThread(listener=got.append) as plain, ReceiverThread(

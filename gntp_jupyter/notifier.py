@@ -6,11 +6,17 @@ name, event types or icon change), backs off from a target that is down, and rec
 every attempt in the shared :class:`~gntp_jupyter.history.History`.
 
 It never raises a GNTPError: a send that fails returns a HistoryEntry whose
-``warning`` is the one line to show — a notification must never cost a cell.
+``warning`` is the one line to show — a notification must never cost a cell. One send
+(icon fetch, registration, notification) holds its caller at most the configured
+``timeout`` in total. An icon that cannot be read or fetched does not stop the
+notification: it goes out without the icon and the entry's ``warning`` says so.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,15 +32,18 @@ from .gntp.exceptions import (
     GNTPServerError,
     GNTPTimeoutError,
 )
-from .gntp.options import ClientOptions
+from .gntp.options import ClientOptions, Timeout
 from .gntp.requests import Event
 from .gntp.resources import Resource
 from .history import History, HistoryEntry
 
-__all__ = ["Notifier", "describe_failure", "is_url"]
+__all__ = ["WARNING_PREFIX", "Notifier", "describe_failure", "is_url"]
 
 _MAX_BACKOFF = 600.0
 _DEFAULT = object()
+
+#: Every warning about a notification that did not go out starts with this.
+WARNING_PREFIX = "gntp_jupyter: notification not sent — "
 
 
 def is_url(value: str) -> bool:
@@ -61,6 +70,32 @@ class _Backoff:
     delay: float
 
 
+class _Deadline:
+    """One time budget for a whole send; each step gets what is left of it."""
+
+    def __init__(self, options: ClientOptions) -> None:
+        self.base = options
+        self.total = options.timeout.response
+        self.end = time.monotonic() + self.total
+
+    def remaining(self) -> float:
+        return self.end - time.monotonic()
+
+    def options(self) -> ClientOptions:
+        """The target with timeouts cut to the time left; raises when none is left."""
+        left = self.remaining()
+        if left <= 0.001:
+            raise GNTPTimeoutError(
+                f"sending to {self.base.address} took longer than the {self.total:g}s "
+                "timeout — raise it with %config GNTPNotifier.timeout = ..."
+            )
+        t = self.base.timeout
+        return dataclasses.replace(
+            self.base,
+            timeout=Timeout(connect=min(t.connect, left), response=left, callback=t.callback),
+        )
+
+
 class Notifier:
     """Sends notifications with the shared settings and remembers what happened."""
 
@@ -74,20 +109,6 @@ class Notifier:
         self._registered: set[tuple] = set()
         self._down: dict[ClientOptions, _Backoff] = {}
 
-    # -- building -------------------------------------------------------------------
-
-    def _icon(self, spec: Any) -> Any:
-        """A path becomes a Resource (read now), a URL an AsyncResource to fetch."""
-        if spec is None or spec == "":
-            return None
-        if isinstance(spec, Resource):
-            return spec
-        if is_url(spec):
-            from .gntp.async_gntp import AsyncResource
-
-            return AsyncResource(spec)
-        return Resource(spec)
-
     # -- sending --------------------------------------------------------------------
 
     def send(
@@ -100,20 +121,28 @@ class Notifier:
 
         ``target`` may override ``host``, ``port``, ``password``, ``hash_algorithm``,
         ``encryption`` and ``timeout`` for this one send. ``icon``: a path, a URL, a
-        Resource, or None for no icon; by default the configured icon.
+        Resource, or None for no icon; by default none (the server shows the
+        application's icon, registered from the configured ``icon``).
         """
         plan = self._plan(title, text, event, icon, sticky, priority, coalescing_id,
                           callback_url, source, target)
         if isinstance(plan, HistoryEntry):
             return plan
+        deadline = _Deadline(plan.options)
         try:
-            self._fetch([r for r in plan.icons if _needs_fetch(r)])
-            publisher = Publisher(plan.app_name, plan.events, plan.app_icon, options=plan.options)
-            if plan.key not in self._registered:
+            register = plan.key not in self._registered
+            if register:
+                self._load_app_icon(plan)
+            self._fetch(plan, deadline)
+            publisher = Publisher(
+                plan.app_name, plan.events, plan.app_icon, options=deadline.options()
+            )
+            if register:
                 publisher.register()
                 self._registered.add(plan.key)
+                publisher.client.options = deadline.options()
             start = time.perf_counter()
-            publisher.publish(**plan.publish_kwargs)
+            publisher.publish(**plan.publish_kwargs())
         except GNTPError as exc:
             return self._failed(plan, exc)
         return self._succeeded(plan, (time.perf_counter() - start) * 1000)
@@ -131,15 +160,21 @@ class Notifier:
                           callback_url, source, target)
         if isinstance(plan, HistoryEntry):
             return plan
+        deadline = _Deadline(plan.options)
         try:
+            register = plan.key not in self._registered
+            if register:
+                self._load_app_icon(plan)
+            await self._fetch_async(plan, deadline)
             publisher = AsyncPublisher(
-                plan.app_name, plan.events, plan.app_icon, options=plan.options
+                plan.app_name, plan.events, plan.app_icon, options=deadline.options()
             )
-            if plan.key not in self._registered:
+            if register:
                 await publisher.register_async()
                 self._registered.add(plan.key)
+                publisher.client.options = deadline.options()
             start = time.perf_counter()
-            await publisher.publish_async(**plan.publish_kwargs)
+            await publisher.publish_async(**plan.publish_kwargs())
         except GNTPError as exc:
             return self._failed(plan, exc)
         return self._succeeded(plan, (time.perf_counter() - start) * 1000)
@@ -176,25 +211,64 @@ class Notifier:
         plan = _Plan(title=title, text=text, event=event, source=source)
         try:
             plan.options = c.client_options(**target)
-            skipped = self._skip_reason(plan.options)
-            if skipped:
-                return self._record(plan, False, skipped)
-            plan.app_icon = self._icon(c.icon)
-            note_icon = None if icon is _DEFAULT else self._icon(icon)
         except GNTPError as exc:
             return self._failed(plan, exc)
+        skipped = self._skip_reason(plan.options)
+        if skipped:
+            return self._record(plan, False, skipped)
+        if icon is not _DEFAULT:
+            plan.note_icon = self._resource(plan, icon)
         plan.app_name = c.app_name
         plan.events = [Event(name) for name in c.event_types]
-        plan.icons = [r for r in (plan.app_icon, note_icon) if r is not None]
+        plan.icon_spec = c.icon
         plan.key = (plan.options, c.app_name, tuple(c.event_types), c.icon)
-        plan.publish_kwargs = dict(
+        plan.fields = dict(
             event=event, title=title, text=text,
             sticky=c.sticky if sticky is None else sticky,
             priority=c.priority if priority is None else priority,
-            icon=note_icon, coalescing_id=coalescing_id,
+            coalescing_id=coalescing_id,
             callback=callback_url if callback_url is not None else (c.callback_url or None),
         )
         return plan
+
+    def _resource(self, plan: _Plan, spec: Any) -> Any:
+        """A path becomes a Resource (read now), a URL an AsyncResource to fetch.
+
+        A file that cannot be read leaves a note and no icon: the text still goes out.
+        """
+        if spec is None or spec == "":
+            return None
+        if isinstance(spec, Resource):
+            return spec
+        if is_url(spec):
+            from .gntp.async_gntp import AsyncResource
+
+            return AsyncResource(spec, timeout=self.config.timeout)
+        try:
+            return Resource(spec)
+        except GNTPResourceError as exc:
+            plan.notes.append(f"icon not used ({exc})")
+            return None
+
+    def _load_app_icon(self, plan: _Plan) -> None:
+        # Only REGISTER carries the application icon, so it is read only when registering.
+        plan.app_icon = self._resource(plan, plan.icon_spec)
+
+    def _fetch(self, plan: _Plan, deadline: _Deadline) -> None:
+        """Fetch URL icons on the running loop (or a private one), within the deadline."""
+        pending = plan.unfetched()
+        if pending:
+            from .gntp.async_gntp import run_now
+
+            left = max(deadline.remaining(), 0.001)
+            run_now(lambda: _fetch_all(pending, left))
+        plan.drop_unfetched()
+
+    async def _fetch_async(self, plan: _Plan, deadline: _Deadline) -> None:
+        pending = plan.unfetched()
+        if pending:
+            await _fetch_all(pending, max(deadline.remaining(), 0.001))
+        plan.drop_unfetched()
 
     def _reset_target(self, target: dict) -> None:
         try:
@@ -203,17 +277,6 @@ class Notifier:
             return
         self._down.pop(options, None)
         self._registered = {k for k in self._registered if k[0] != options}
-
-    def _fetch(self, resources: list) -> None:
-        if not resources:
-            return
-        from .gntp import async_gntp
-        from .gntp._nesting import run_sync
-
-        run_sync(async_gntp.fetch_async_resources_in_parallel(resources))
-        for r in resources:
-            if not r.data:
-                raise r.error or GNTPResourceError(r.url, "no data")
 
     def _skip_reason(self, options: ClientOptions) -> str | None:
         down = self._down.get(options)
@@ -224,7 +287,7 @@ class Notifier:
 
     def _failed(self, plan: _Plan, exc: GNTPError) -> HistoryEntry:
         outcome, why = describe_failure(exc)
-        warning = f"gntp_jupyter: notification not sent — {why}"
+        warning = WARNING_PREFIX + why
         if plan.options is not None and isinstance(exc, (GNTPConnectionError, GNTPTimeoutError)):
             previous = self._down.get(plan.options)
             delay = min(previous.delay * 2, _MAX_BACKOFF) if previous else self.config.retry_after
@@ -234,7 +297,10 @@ class Notifier:
 
     def _succeeded(self, plan: _Plan, rtt_ms: float) -> HistoryEntry:
         self._down.pop(plan.options, None)
-        return self._record(plan, True, "OK", rtt_ms=rtt_ms)
+        warning = None
+        if plan.notes:
+            warning = "gntp_jupyter: notification sent, but " + "; ".join(plan.notes)
+        return self._record(plan, True, "OK", rtt_ms=rtt_ms, warning=warning)
 
     def _record(
         self, plan: _Plan, ok: bool, outcome: str, *, warning: str | None = None,
@@ -248,6 +314,14 @@ class Notifier:
         return entry
 
 
+async def _fetch_all(resources: list, timeout: float) -> None:
+    from .gntp.async_gntp import fetch_async_resources_in_parallel
+
+    # The ones not finished in time are dropped with a note; the text still goes out.
+    with contextlib.suppress(asyncio.TimeoutError):
+        await asyncio.wait_for(fetch_async_resources_in_parallel(resources), timeout)
+
+
 @dataclass
 class _Plan:
     title: str
@@ -257,10 +331,27 @@ class _Plan:
     options: ClientOptions | None = None
     app_name: str = ""
     app_icon: Any = None
+    note_icon: Any = None
+    icon_spec: str | None = None
     events: list = field(default_factory=list)
-    icons: list = field(default_factory=list)
     key: tuple = ()
-    publish_kwargs: dict = field(default_factory=dict)
+    fields: dict = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def publish_kwargs(self) -> dict:
+        return {**self.fields, "icon": self.note_icon}
+
+    def unfetched(self) -> list:
+        return [r for r in (self.app_icon, self.note_icon) if _needs_fetch(r)]
+
+    def drop_unfetched(self) -> None:
+        for name in ("app_icon", "note_icon"):
+            resource = getattr(self, name)
+            if resource is not None and not resource.data:
+                error = getattr(resource, "error", None)
+                why = error.cause if error is not None else "not fetched within the timeout"
+                self.notes.append(f"icon {resource.source} not used ({why})")
+                setattr(self, name, None)
 
 
 def _needs_fetch(resource: Any) -> bool:

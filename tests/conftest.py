@@ -179,4 +179,14 @@ def notify_shell(shell: InteractiveShell, receiver: ReceiverThread) -> Interacti
     return shell
 
 
+@pytest.fixture
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound once, then released)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 # --- end IPython extension --------------------------------------------------------------

@@ -1,0 +1,279 @@
+"""Loading and unloading the extension, and the per-shell state the magics share.
+
+``%load_ext gntp_jupyter`` (or ``c.InteractiveShellApp.extensions = ["gntp_jupyter"]``
+in a profile) registers, and only registers: the :class:`~.config.GNTPNotifier`
+configurable (so ``%config GNTPNotifier.host = ...`` and profile settings apply), the
+magics, the ``pre_run_cell``/``post_run_cell`` handlers and the ``%%notify_when_done``
+input transformer. Nothing touches the network, displays anything or imports the
+protocol stack until the first send. Unloading undoes each registration; loading twice
+is harmless. Unloading also forgets settings changed with ``%config``: on the next load
+the profile and the GNTP_* environment apply again.
+
+End-of-cell notifications are sent synchronously from ``post_run_cell`` (bounded by
+the configured timeout), so they are on the wire before the next cell starts — also
+under Run All, where a task merely scheduled on the kernel's loop would wait for the
+next cell to finish.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import weakref
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .cell_outcome import CellOutcome, NotifyRule, render
+from .config import TARGET_TRAITS, GNTPNotifier
+from .history import History, HistoryEntry
+from .transformer import notify_when_done_transformer
+
+if TYPE_CHECKING:
+    from .magics import NotifyMagics
+    from .notifier import Notifier
+
+__all__ = [
+    "CellRequest",
+    "NotifyExtension",
+    "get_notifier",
+    "load_ipython_extension",
+    "state_for",
+    "unload_ipython_extension",
+    "warn",
+]
+
+#: Cells whose pre_run_cell never met a post_run_cell are forgotten beyond this depth.
+_MAX_OPEN_CELLS = 32
+
+
+def warn(line: str) -> None:
+    """The one way the extension tells the user something went wrong: a stderr line."""
+    print(line, file=sys.stderr, flush=True)
+
+
+@dataclass(frozen=True)
+class CellRequest:
+    """What one cell's end-of-cell notification should look like (from its options)."""
+
+    rule: NotifyRule = field(default_factory=NotifyRule)
+    title: str | None = None
+    message: str | None = None
+    source: str = "cell"
+    #: Notifier.send keyword arguments: icon, sticky, priority, coalescing_id,
+    #: callback_url, host, port — only those given.
+    delivery: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class _Cell:
+    info: Any
+    start: float
+    request: CellRequest | None = None
+
+
+class NotifyExtension:
+    """One shell's settings, sender, history and registrations."""
+
+    def __init__(self, shell: Any) -> None:
+        self.shell = shell
+        # parent=shell: profile and command-line config (c.GNTPNotifier.*) apply; the
+        # GNTP_* environment variables then override them.
+        self.config = GNTPNotifier(parent=shell)
+        self.history = History()
+        self._notifier: Notifier | None = None
+        self._cells: list[_Cell] = []
+        self.magics: NotifyMagics | None = None
+        self.loaded = False
+
+    @property
+    def notifier(self) -> Notifier:
+        """The shared sender (created on first use: it imports the protocol stack)."""
+        if self._notifier is None:
+            from .notifier import Notifier
+
+            self._notifier = Notifier(self.config, self.history)
+        return self._notifier
+
+    # -- registration -----------------------------------------------------------------
+
+    def attach_config(self) -> None:
+        if self.config not in self.shell.configurables:
+            self.shell.configurables.append(self.config)
+
+    def load(self) -> None:
+        if self.loaded:
+            return
+        from .magics import NotifyMagics
+
+        self.attach_config()
+        self.magics = NotifyMagics(self.shell, self)
+        self.shell.register_magics(self.magics)
+        self.shell.events.register("pre_run_cell", self.pre_run_cell)
+        self.shell.events.register("post_run_cell", self.post_run_cell)
+        cleanup = self.shell.input_transformers_cleanup
+        if notify_when_done_transformer not in cleanup:
+            cleanup.append(notify_when_done_transformer)
+        self.config.observe(self._target_changed, names=list(TARGET_TRAITS))
+        self.loaded = True
+        for problem in self.config.environment_problems:
+            warn(f"gntp_jupyter: {problem}")
+
+    def unload(self) -> None:
+        """Undo every registration (IPython has no public way to drop magics)."""
+        shell = self.shell
+        if self.magics is not None:
+            manager = shell.magics_manager
+            for kind, table in self.magics.magics.items():
+                for name in table:
+                    registered = manager.magics[kind].get(name)
+                    if getattr(registered, "__self__", None) is self.magics:
+                        del manager.magics[kind][name]
+            name = type(self.magics).__name__
+            if manager.registry.get(name) is self.magics:
+                del manager.registry[name]
+            while self.magics in shell.configurables:  # register_magics added it there too
+                shell.configurables.remove(self.magics)
+            self.magics = None
+        for event, handler in (("pre_run_cell", self.pre_run_cell),
+                               ("post_run_cell", self.post_run_cell)):
+            if handler in shell.events.callbacks[event]:
+                shell.events.unregister(event, handler)
+        cleanup = shell.input_transformers_cleanup
+        while notify_when_done_transformer in cleanup:
+            cleanup.remove(notify_when_done_transformer)
+        if self.loaded:
+            self.config.unobserve(self._target_changed, names=list(TARGET_TRAITS))
+        while self.config in shell.configurables:
+            shell.configurables.remove(self.config)
+        self._cells.clear()
+        self.loaded = False
+
+    def _target_changed(self, change: Any) -> None:
+        # %config only logs type errors; combinations (AES with MD5) are ours to report.
+        problem = self.config.check()
+        if problem:
+            warn(f"gntp_jupyter: these settings cannot work yet: {problem}")
+
+    # -- cells ------------------------------------------------------------------------
+
+    def pre_run_cell(self, info: Any) -> None:
+        self._cells.append(_Cell(info, time.perf_counter()))
+        del self._cells[:-_MAX_OPEN_CELLS]
+
+    def arm(self, request: CellRequest) -> None:
+        """Notify when the running cell ends (what ``%%notify_when_done`` turns into)."""
+        if not self._cells:
+            from IPython.core.error import UsageError
+
+            raise UsageError(
+                "%notify_when_done arms the running cell, and no cell is running; "
+                "use it as the first line of a cell: %%notify_when_done"
+            )
+        self._cells[-1].request = request
+
+    def _pop(self, result: Any) -> _Cell | None:
+        """The cell ``result`` ends (matched by its ExecutionInfo: cells may nest)."""
+        if result is None:  # an awaiting cell cancelled by an interrupt
+            return self._cells.pop() if self._cells else None
+        for i in range(len(self._cells) - 1, -1, -1):
+            if self._cells[i].info is result.info:
+                cell = self._cells[i]
+                del self._cells[i:]
+                return cell
+        return None  # an empty cell: post_run_cell without pre_run_cell
+
+    def post_run_cell(self, result: Any) -> None:
+        cell = self._pop(result)
+        if cell is None:
+            return
+        elapsed = time.perf_counter() - cell.start
+        request = cell.request
+        if request is None:
+            after = self.config.autonotify_after
+            if after is None or (result is not None and result.info.silent):
+                return
+            rule = NotifyRule(only_fail=self.config.autonotify_only_fail, min_seconds=after)
+            request = CellRequest(rule=rule, source="autonotify")
+        try:
+            outcome = CellOutcome.from_result(result, elapsed, is_cell_file=self.is_cell_file)
+            self.notify(outcome, request)
+        except KeyboardInterrupt:
+            warn("gntp_jupyter: notification interrupted, not sent")
+        except Exception as exc:  # our bug must not become a traceback in the user's cell
+            warn(f"gntp_jupyter: notification failed: {type(exc).__name__}: {exc}")
+
+    def notify(self, outcome: CellOutcome, request: CellRequest) -> HistoryEntry | None:
+        """Send ``outcome`` if ``request``'s rule wants it; show the warning, if any."""
+        if not request.rule.wants(outcome):
+            return None
+        title, text = render(outcome, request.title, request.message, self.shell.user_ns)
+        config = self.config
+        event = config.finished_event if outcome.ok else config.failed_event
+        entry = self.notifier.send(title, text, event=event, source=request.source,
+                                   **request.delivery)
+        if entry.warning:
+            warn(entry.warning)
+        return entry
+
+    def running_count(self) -> int | None:
+        """The execution count of the cell running now (None outside any cell).
+
+        Read from the cell's own frame (IPython files each cell's code under its count),
+        because ``shell.execution_count`` is already the next one in IPython 9 and not
+        yet in IPython 8. The outermost cell frame wins: a function defined in an earlier
+        cell may be what is calling.
+        """
+        names = getattr(self.shell.compile, "_filename_map", None) or {}
+        count = None
+        frame = sys._getframe(1)
+        while frame is not None:
+            found = names.get(frame.f_code.co_filename)
+            if found is not None:
+                count = found
+            frame = frame.f_back
+        return count
+
+    def is_cell_file(self, filename: str) -> bool:
+        """Whether a traceback frame's file is one of this shell's cells."""
+        names = getattr(self.shell.compile, "_filename_map", None) or {}
+        return filename in names or filename.startswith("<ipython-input-")
+
+
+_states: weakref.WeakKeyDictionary[Any, NotifyExtension] = weakref.WeakKeyDictionary()
+_standalone: list[Notifier] = []
+
+
+def state_for(shell: Any) -> NotifyExtension:
+    """The shell's extension state, created (config registered) on first use."""
+    state = _states.get(shell)
+    if state is None:
+        state = _states[shell] = NotifyExtension(shell)
+    state.attach_config()
+    return state
+
+
+def load_ipython_extension(shell: Any) -> None:
+    state_for(shell).load()
+
+
+def unload_ipython_extension(shell: Any) -> None:
+    state = _states.pop(shell, None)
+    if state is not None:
+        state.unload()
+
+
+def get_notifier(shell: Any = None) -> Notifier:
+    """The shell's shared Notifier (the running IPython's if None); outside IPython, one
+    process-wide Notifier with the default settings and the GNTP_* environment."""
+    if shell is None and "IPython" in sys.modules:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    if shell is not None:
+        return state_for(shell).notifier
+    if not _standalone:
+        from .notifier import Notifier
+
+        _standalone.append(Notifier())
+    return _standalone[0]

@@ -1,0 +1,408 @@
+"""The magics: ``%notify``, ``%%notify_when_done``, ``%autonotify``, ``%notify_panel``.
+
+They parse, validate (``UsageError`` for a bad invocation) and hand over to the
+extension state; sending is the Notifier's job. Their docstrings are the user's help
+(``%notify?``), with worked examples.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class, no_var_expand
+from IPython.core.magic_arguments import argument, kwds, magic_arguments, parse_argstring
+
+from .cell_outcome import CellOutcome, NotifyRule, expand
+from .config import ENV_VARS
+from .extension import CellRequest, warn
+
+if TYPE_CHECKING:
+    from .extension import NotifyExtension
+    from .history import HistoryEntry
+
+__all__ = ["NotifyMagics"]
+
+DEFAULT_AUTONOTIFY_AFTER = 60.0
+
+
+def _unquote(text: str | None) -> str | None:
+    """magic_arguments keeps quotes (``-t "My title"`` gives ``'"My title"'``)."""
+    if text is not None and len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        return text[1:-1]
+    return text
+
+
+def _priority(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise UsageError(f"priority must be an integer from -2 to 2, not {text!r}") from None
+    if not -2 <= value <= 2:
+        raise UsageError(f"priority must be from -2 (very low) to 2 (emergency), not {value}")
+    return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise UsageError(f"port must be a number, not {text!r}") from None
+    if not 0 < value < 65536:
+        raise UsageError(f"port must be from 1 to 65535, not {value}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise UsageError(f"expected a number of seconds, not {text!r}") from None
+    if not value >= 0:
+        raise UsageError(f"seconds must be 0 or more, not {text}")
+    return value
+
+
+# The options %notify and %%notify_when_done share, in the order --help lists them.
+_DELIVERY = (
+    argument("-i", "--icon", metavar="PATH_OR_URL",
+             help="Icon: an image file or an http(s) URL (fetched on the kernel's loop). "
+             "Default: the application icon."),
+    argument("--sticky", action="store_true", default=None,
+             help="Keep the notification on screen until clicked."),
+    argument("-p", "--priority", type=_priority, metavar="N",
+             help="Priority from -2 (very low) to 2 (emergency)."),
+    argument("--id", dest="coalescing_id", metavar="ID",
+             help="Coalescing id: a newer notification with the same id replaces the "
+             "older one on screen (progress messages)."),
+    argument("--callback", metavar="URL",
+             help="URL opened when the notification is clicked "
+             "(default: GNTPNotifier.callback_url)."),
+    argument("--host", help="Send to this host instead of GNTPNotifier.host (this once)."),
+    argument("--port", type=_port, help="Send to this port instead of GNTPNotifier.port."),
+)
+
+
+def _delivery_arguments(func: Callable) -> Callable:
+    for decorator in reversed(_DELIVERY):
+        func = decorator(func)
+    return func
+
+
+_NOTIFY_EXAMPLES = """
+Examples::
+
+    %notify Training finished
+    %notify -t "Epoch {epoch}" loss {loss:.4f}       # {expressions} from your namespace
+    for i, batch in enumerate(batches):                  # a progress message, mid-cell,
+        ...                                              # replacing the previous one
+        %notify --id progress -t Training {i + 1}/{len(batches)} done
+    %notify -e failed --sticky -p 2 "The data looks wrong"
+    %notify -i https://example.org/logo.png --host laptop.local Hello
+    %notify --show                                       # the effective settings
+    %notify --test                                       # send a test, print the round trip
+
+Where notifications go is set once, for the magics and the panel alike::
+
+    %config GNTPNotifier.host = "laptop.local"
+    %config GNTPNotifier.password = "secret"
+
+or in ipython_config.py (c.GNTPNotifier.host = ...) or with the GNTP_HOST, GNTP_PORT,
+GNTP_PASSWORD, GNTP_HASH, GNTP_ENCRYPTION environment variables (for remote kernels).
+A failed send never raises: you get one warning line naming the cause and the fix.
+After a target did not answer, sends to it pause (30 s, doubling); --test tries at once.
+A URL icon is fetched on the kernel's own loop: the first one makes that loop re-entrant
+(nest-asyncio2, process-wide; see gntp_jupyter.gntp._nesting).
+"""
+
+_WHEN_DONE_EXAMPLES = """
+Template fields (filled in when the cell ends, so your variables work too):
+{status} finished/failed/interrupted, {elapsed} "2 min 05 s", {seconds}, {result}
+(a short repr of the cell's last value), {error} "ValueError: ...", {line} where in the
+cell it failed, {count} the execution count.
+
+Examples::
+
+    %%notify_when_done
+    model.fit(X, y)
+
+    %%notify_when_done --only-fail --min-seconds 30
+    results = run_experiment()
+
+    %%notify_when_done -t "Training {status}" -m "loss {loss:.3f} after {elapsed}"
+    loss = train(epochs=50)
+
+    %%notify_when_done
+    data = await fetch_all()          # top-level await works
+
+The cell runs exactly as it would without the magic (same output, Out[], _,
+exception and traceback); the notification is sent synchronously when it ends, so it
+is on the wire before the next cell starts, also under Run All. Failures use the
+"Cell failed" notification type. A failure shows its exception type, message and line;
+a KeyboardInterrupt (the stop button) says "interrupted". A body with a SyntaxError
+never starts, so nothing is sent.
+
+As a line magic, %notify_when_done arms the cell it is in, the same way.
+Called directly as a cell magic (get_ipython().run_cell_magic("notify_when_done",
+args, body)), it runs the body itself the way %%time does — compiled and executed in
+your namespace, without top-level await — and notifies as soon as the body ends.
+"""
+
+_AUTONOTIFY_EXAMPLES = """
+Examples::
+
+    %autonotify                  # every cell that takes 60 s or more notifies
+    %autonotify --after 300      # ... 5 minutes or more
+    %autonotify --only-fail      # only slow cells that failed
+    %autonotify --off
+
+To have it in every session: c.GNTPNotifier.autonotify_after = 60 in ipython_config.py.
+Cells run by widgets and silent executions never notify.
+"""
+
+
+@magics_class
+class NotifyMagics(Magics):
+    """Desktop notifications (GNTP / Growl) from cells."""
+
+    def __init__(self, shell: Any, extension: NotifyExtension) -> None:
+        super().__init__(shell)
+        self._ext = extension
+
+    # -- %notify ----------------------------------------------------------------------
+
+    @magic_arguments()
+    @kwds(epilog=_NOTIFY_EXAMPLES)
+    @argument("message", nargs="*", help="The text; {expressions} are filled in.")
+    @argument("-t", "--title", help="Title (default: In [N], the cell sending it; "
+              "{count} is N).")
+    @argument("-e", "--event", metavar="TYPE",
+              help="Notification type: finished, failed, message (default) or any name "
+              "in GNTPNotifier.event_types.")
+    @_delivery_arguments
+    @argument("--show", action="store_true", help="Print the effective settings.")
+    @argument("--test", action="store_true",
+              help="Register again and send a test notification; print the round trip.")
+    @no_var_expand
+    @line_magic
+    def notify(self, line: str = "") -> None:
+        """Send a desktop notification now — also from the middle of a running cell.
+
+        The cell waits for the answer at most GNTPNotifier.timeout seconds.
+        """
+        args = parse_argstring(self.notify, line)
+        message = " ".join(_unquote(word) or "" for word in args.message)
+        if not (message or args.show or args.test):
+            raise UsageError("%notify needs a message (or --show / --test); see %notify?")
+        delivery = self._delivery(args)
+        event = self._event(args.event)
+        if args.show:
+            print(self._settings_text())
+        if args.test:
+            self._report_test(self._ext.notifier.test_connection(
+                host=delivery.get("host"), port=delivery.get("port")))
+        if not message:
+            return
+        count = self._ext.running_count()
+        fields = {"count": "" if count is None else count}
+        title = _unquote(args.title)
+        if title:
+            title = expand(title, fields, self.shell.user_ns)
+        else:
+            title = f"In [{count}]" if count is not None else self._ext.config.app_name
+        text = expand(message, fields, self.shell.user_ns)
+        entry = self._ext.notifier.send(title, text, event=event, source="%notify", **delivery)
+        self._report(entry)
+
+    # -- %%notify_when_done -----------------------------------------------------------
+
+    @magic_arguments()
+    @kwds(epilog=_WHEN_DONE_EXAMPLES)
+    @argument("-t", "--title", metavar="TEMPLATE",
+              help='Title template (default: "In [{count}] {status}").')
+    @argument("-m", "--message", metavar="TEMPLATE",
+              help="Text template (default: the elapsed time and the result, or the error).")
+    @argument("--only-fail", action="store_true",
+              help="Notify only if the cell failed or was interrupted.")
+    @argument("--min-seconds", type=_seconds, default=0.0, metavar="N",
+              help="Notify only if the cell ran at least N seconds (whatever the outcome).")
+    @_delivery_arguments
+    @no_var_expand
+    @line_cell_magic
+    def notify_when_done(self, line: str = "", cell: str | None = None) -> Any:
+        """Run the cell, then send a notification with its outcome and elapsed time."""
+        request = self._cell_request(line, "%%notify_when_done")
+        if cell is None:
+            self._ext.arm(request)
+            return None
+        return self._run_directly(cell, request)
+
+    def _cell_request(self, line: str, source: str) -> CellRequest:
+        args = parse_argstring(self.notify_when_done, line)
+        return CellRequest(
+            rule=NotifyRule(only_fail=args.only_fail, min_seconds=args.min_seconds),
+            title=_unquote(args.title), message=_unquote(args.message),
+            source=source, delivery=self._delivery(args),
+        )
+
+    def _run_directly(self, cell: str, request: CellRequest) -> Any:
+        """The body, compiled and run in the user's namespace like %%time does."""
+        start = time.perf_counter()
+        count = self._ext.running_count()
+        try:
+            value = _execute(self.shell, cell)
+        except BaseException as exc:
+            outcome = CellOutcome.from_exception(
+                exc, time.perf_counter() - start, count=count, is_cell_file=self._ext.is_cell_file
+            )
+            self._notify_safely(outcome, request)
+            raise
+        outcome = CellOutcome.from_exception(
+            None, time.perf_counter() - start, value=value, count=count
+        )
+        self._notify_safely(outcome, request)
+        return value
+
+    def _notify_safely(self, outcome: CellOutcome, request: CellRequest) -> None:
+        try:
+            self._ext.notify(outcome, request)
+        except Exception as exc:
+            warn(f"gntp_jupyter: notification failed: {type(exc).__name__}: {exc}")
+
+    # -- %autonotify ------------------------------------------------------------------
+
+    @magic_arguments()
+    @kwds(epilog=_AUTONOTIFY_EXAMPLES)
+    @argument("--after", type=_seconds, metavar="SECONDS",
+              help=f"Threshold in seconds (default {DEFAULT_AUTONOTIFY_AFTER:g}, or the "
+              "current one).")
+    @argument("--only-fail", action="store_true", help="Notify only about failures.")
+    @argument("--off", action="store_true", help="Stop notifying about slow cells.")
+    @line_magic
+    def autonotify(self, line: str = "") -> None:
+        """Notify whenever a cell slower than a threshold ends, with its outcome."""
+        args = parse_argstring(self.autonotify, line)
+        config = self._ext.config
+        if args.off:
+            if args.after is not None or args.only_fail:
+                raise UsageError("--off takes no other option")
+            config.autonotify_after = None
+            print("autonotify off")
+            return
+        after = args.after
+        if after is None:
+            after = config.autonotify_after
+        config.autonotify_after = DEFAULT_AUTONOTIFY_AFTER if after is None else after
+        config.autonotify_only_fail = args.only_fail
+        which = "that fails" if args.only_fail else "(success or failure)"
+        print(f"autonotify on: every cell {which} taking {config.autonotify_after:g} s or "
+              f"more notifies when it ends; %autonotify --off stops it")
+
+    # -- %notify_panel ----------------------------------------------------------------
+
+    @line_magic
+    def notify_panel(self, line: str = "") -> None:
+        """Show the notification panel (ipywidgets).
+
+        The panel edits the same settings as %config GNTPNotifier, sends and tests
+        without blocking the kernel, and lists every notification this kernel sent —
+        by the magics too. Same as ``gntp_jupyter.panel()`` in code.
+        """
+        from IPython.display import display
+
+        from . import panel
+
+        display(panel(self.shell))
+
+    # -- helpers ----------------------------------------------------------------------
+
+    def _delivery(self, args: Any) -> dict[str, Any]:
+        """Notifier.send keyword arguments from the shared delivery options."""
+        out: dict[str, Any] = {}
+        icon = _unquote(args.icon)
+        if icon is not None:
+            if icon and "://" not in icon:
+                icon = os.path.expanduser(icon)
+                if not os.path.isfile(icon):
+                    raise UsageError(f"icon file not found: {icon}")
+            out["icon"] = icon or None
+        for name in ("sticky", "priority", "host", "port"):
+            value = getattr(args, name)
+            if value is not None:
+                out[name] = _unquote(value) if isinstance(value, str) else value
+        if args.coalescing_id is not None:
+            out["coalescing_id"] = _unquote(args.coalescing_id)
+        if args.callback is not None:
+            out["callback_url"] = _unquote(args.callback)
+        return out
+
+    def _event(self, name: str | None) -> str | None:
+        if name is None:
+            return None
+        name = _unquote(name) or ""
+        config = self._ext.config
+        aliases = {"finished": config.finished_event, "failed": config.failed_event,
+                   "message": config.message_event}
+        if name.lower() in aliases:
+            return aliases[name.lower()]
+        if name in config.event_types:
+            return name
+        raise UsageError(
+            f"unknown notification type {name!r}: use finished, failed, message or one of "
+            f"GNTPNotifier.event_types {config.event_types}"
+        )
+
+    def _report(self, entry: HistoryEntry) -> None:
+        if entry.warning:
+            warn(entry.warning)
+        elif not entry.ok:  # skipped while the target backs off: say so, it was asked for
+            warn(f"gntp_jupyter: notification not sent — {entry.outcome} "
+                 "(%notify --test tries now)")
+
+    def _report_test(self, entry: HistoryEntry) -> None:
+        if entry.ok:
+            print(f"test notification delivered to {entry.target}: round trip "
+                  f"{entry.rtt_ms:.1f} ms")
+        self._report(entry)
+
+    def _settings_text(self) -> str:
+        config = self._ext.config
+        summary = config.summary()
+        width = max(len(name) for name in summary)
+        lines = ["GNTPNotifier settings (change with %config GNTPNotifier.<name> = <value>):"]
+        for name, value in summary.items():
+            from_env = [var for var, trait in ENV_VARS.items()
+                        if trait == name and os.environ.get(var)
+                        and (name == "password" or os.environ[var] == str(value))]
+            note = f"   (from {from_env[0]})" if from_env else ""
+            lines.append(f"  {name:<{width}}  {value!r}{note}")
+        problem = config.check()
+        if problem:
+            lines.append(f"problem: {problem}")
+        lines.extend(f"environment: {p}" for p in config.environment_problems)
+        entries = self._ext.history.entries()
+        if entries:
+            last = entries[-1]
+            rtt = f", {last.rtt_ms:.1f} ms" if last.rtt_ms is not None else ""
+            lines.append(f"last send: {last.time:%H:%M:%S} {last.title!r} → {last.target}: "
+                         f"{last.outcome}{rtt}")
+        return "\n".join(lines)
+
+
+def _execute(shell: Any, cell: str) -> Any:
+    """Run ``cell`` in the user's namespace; return its last expression's value."""
+    code = shell.transform_cell(cell)
+    tree = shell.compile.ast_parse(code)
+    last = None
+    if tree.body and isinstance(tree.body[-1], ast.Expr):
+        last = ast.Expression(tree.body.pop().value)
+    filename = shell.compile.cache(code, shell.execution_count, raw_code=cell)
+    exec(shell.compile(tree, filename, "exec"), shell.user_global_ns, shell.user_ns)
+    if last is None:
+        return None
+    return eval(shell.compile(last, filename, "eval"), shell.user_global_ns, shell.user_ns)
+

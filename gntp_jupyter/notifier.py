@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ from .gntp.exceptions import (
     GNTPTimeoutError,
 )
 from .gntp.options import ClientOptions, Timeout
-from .gntp.requests import Event
+from .gntp.requests import Event, origin_headers
 from .gntp.resources import Resource
 from .history import History, HistoryEntry
 
@@ -135,7 +136,8 @@ class Notifier:
                 self._load_app_icon(plan)
             self._fetch(plan, deadline)
             publisher = Publisher(
-                plan.app_name, plan.events, plan.app_icon, options=deadline.options()
+                plan.app_name, plan.events, plan.app_icon, options=deadline.options(),
+                headers=_origin(),
             )
             if register:
                 publisher.register()
@@ -167,7 +169,8 @@ class Notifier:
                 self._load_app_icon(plan)
             await self._fetch_async(plan, deadline)
             publisher = AsyncPublisher(
-                plan.app_name, plan.events, plan.app_icon, options=deadline.options()
+                plan.app_name, plan.events, plan.app_icon, options=deadline.options(),
+                headers=_origin(),
             )
             if register:
                 await publisher.register_async()
@@ -352,6 +355,14 @@ class _Plan:
                 why = error.cause if error is not None else "not fetched within the timeout"
                 self.notes.append(f"icon {resource.source} not used ({why})")
                 setattr(self, name, None)
+
+
+@functools.cache
+def _origin() -> dict[str, str]:
+    """Origin-* headers: a notifier shows which machine a (remote) kernel runs on."""
+    from . import __version__
+
+    return origin_headers("gntp_jupyter", __version__)
 
 
 def _needs_fetch(resource: Any) -> bool:

@@ -229,3 +229,16 @@ async def test_send_async_on_the_running_loop(
     assert failed.outcome == "refused" and failed.warning.startswith(WARNING_PREFIX)
     tested = await n.test_connection_async()
     assert tested.ok and tested.rtt_ms > 0
+
+
+def test_sends_say_which_machine_they_come_from(receiver: ReceiverThread) -> None:
+    """Origin-* headers name the kernel's machine: the user sees where a remote job ran."""
+    import platform
+    import socket
+
+    make(receiver).send("From afar")
+    register, notify = receiver.requests
+    for request in (register, notify):
+        assert request.headers["Origin-Machine-Name"] == socket.gethostname()
+        assert request.headers["Origin-Software-Name"] == "gntp_jupyter"
+        assert request.headers["Origin-Platform-Name"] == platform.system()

@@ -101,6 +101,13 @@ class GNTPNotifier(Configurable):
         "(doubles on each failure, up to 10 minutes).",
     ).tag(config=True)
 
+    @classmethod
+    def class_get_trait_help(cls, trait, inst=None, helptext=None) -> str:
+        """``%config GNTPNotifier`` lists current values: never the password's."""
+        if trait.name == "password" and inst is not None and inst.password:
+            return super().class_get_trait_help(trait, None, helptext) + "\n    Current: (set)"
+        return super().class_get_trait_help(trait, inst, helptext)
+
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         #: One line per GNTP_* variable that could not be used (the extension warns).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -9,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 __all__ = ["History", "HistoryEntry"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,10 @@ class History:
             self._entries.append(entry)
             observers = list(self._observers)
         for observer in observers:
-            observer(entry)
+            try:
+                observer(entry)
+            except Exception:  # a broken display must not fail the send that reported
+                log.exception("history observer %r failed", observer)
 
     def entries(self) -> list[HistoryEntry]:
         with self._lock:

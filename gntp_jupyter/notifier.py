@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import dataclasses
 import functools
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from .gntp.exceptions import (
     GNTPResourceError,
     GNTPServerError,
     GNTPTimeoutError,
+    GNTPValidationError,
 )
 from .gntp.options import ClientOptions, Timeout
 from .gntp.requests import Event, origin_headers
@@ -81,6 +83,10 @@ class _Deadline:
 
     def remaining(self) -> float:
         return self.end - time.monotonic()
+
+    def for_icons(self) -> float:
+        """Icons get at most half the budget: a slow image host must not cost the text."""
+        return max(min(self.remaining(), self.total / 2), 0.001)
 
     def options(self) -> ClientOptions:
         """The target with timeouts cut to the time left; raises when none is left."""
@@ -214,8 +220,8 @@ class Notifier:
         plan = _Plan(title=title, text=text, event=event, source=source)
         try:
             plan.options = c.client_options(**target)
-        except GNTPError as exc:
-            return self._failed(plan, exc)
+        except (TypeError, ValueError) as exc:  # GNTPValidationError is a ValueError
+            return self._failed(plan, _as_validation_error(exc))
         skipped = self._skip_reason(plan.options)
         if skipped:
             return self._record(plan, False, skipped)
@@ -243,6 +249,10 @@ class Notifier:
             return None
         if isinstance(spec, Resource):
             return spec
+        if not isinstance(spec, (str, os.PathLike)):
+            plan.notes.append(f"icon not used (not a path, URL or Resource: {spec!r})")
+            return None
+        spec = os.fspath(spec)
         if is_url(spec):
             from .gntp.async_gntp import AsyncResource
 
@@ -263,20 +273,20 @@ class Notifier:
         if pending:
             from .gntp.async_gntp import run_now
 
-            left = max(deadline.remaining(), 0.001)
+            left = deadline.for_icons()
             run_now(lambda: _fetch_all(pending, left))
         plan.drop_unfetched()
 
     async def _fetch_async(self, plan: _Plan, deadline: _Deadline) -> None:
         pending = plan.unfetched()
         if pending:
-            await _fetch_all(pending, max(deadline.remaining(), 0.001))
+            await _fetch_all(pending, deadline.for_icons())
         plan.drop_unfetched()
 
     def _reset_target(self, target: dict) -> None:
         try:
             options = self.config.client_options(**target)
-        except GNTPError:
+        except (TypeError, ValueError):
             return
         self._down.pop(options, None)
         self._registered = {k for k in self._registered if k[0] != options}
@@ -355,6 +365,12 @@ class _Plan:
                 why = error.cause if error is not None else "not fetched within the timeout"
                 self.notes.append(f"icon {resource.source} not used ({why})")
                 setattr(self, name, None)
+
+
+def _as_validation_error(exc: Exception) -> GNTPError:
+    if isinstance(exc, GNTPError):
+        return exc
+    return GNTPValidationError(f"invalid target setting: {exc}")
 
 
 @functools.cache

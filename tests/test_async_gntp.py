@@ -146,9 +146,11 @@ def failure_cases(receiver_factory) -> dict[str, ClientOptions]:
     """One target per way a send can fail, for the sync/async conformance test."""
     silent = receiver_factory(mode="silent")
     half = receiver_factory(mode="close-mid-response")
+    trickle = receiver_factory(mode="trickle")
     fast = Timeout(connect=2, response=0.3)
     return {
         "silent receiver": options(silent, timeout=fast),
+        "trickling receiver": options(trickle, timeout=fast),
         "closes mid-response": options(half, timeout=fast),
         "connection refused": ClientOptions.build(host="127.0.0.1", port=closed_port()),
     }
@@ -158,6 +160,7 @@ def failure_cases(receiver_factory) -> dict[str, ClientOptions]:
 async def test_failures_match_the_sync_client(receiver_factory) -> None:
     expected_types = {
         "silent receiver": GNTPTimeoutError,
+        "trickling receiver": GNTPTimeoutError,
         "closes mid-response": GNTPProtocolError,
         "connection refused": GNTPConnectionRefused,
     }

@@ -307,6 +307,15 @@ def test_silent_server_times_out(receiver_factory):
     assert server.wait_for_requests(1)[0].message_type == "REGISTER"
 
 
+@pytest.mark.timeout(30)
+def test_trickling_server_times_out(receiver_factory):
+    """The response timeout bounds the whole reply, not each read: a server sending one
+    byte every 0.1 s would otherwise complete its ~60-byte -OK after about 6 s."""
+    server = receiver_factory(mode="trickle")
+    with pytest.raises(GNTPTimeoutError, match=r"sent no answer within 0\.5s"):
+        publisher(server, timeout=0.5).register()
+
+
 def test_close_mid_response_is_a_protocol_error(receiver_factory):
     server = receiver_factory(mode="close-mid-response")
     with pytest.raises(GNTPProtocolError):

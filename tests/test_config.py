@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
+from IPython.utils.capture import capture_output
 from traitlets import TraitError
 from traitlets.config import Config
 
@@ -142,3 +143,14 @@ def test_client_options_overrides(clean_gntp_env: pytest.MonkeyPatch) -> None:
     c = GNTPNotifier(host="a.example", port=1000)
     o = c.client_options(host="b.example", port=None)
     assert (o.host, o.port) == ("b.example", 1000)
+
+
+def test_config_listing_never_shows_the_password(shell) -> None:
+    """``%config GNTPNotifier`` prints every trait's current value, except this one."""
+    shell.run_line_magic("load_ext", "gntp_jupyter")
+    shell.run_line_magic("config", "GNTPNotifier.password = 'hunter2'")
+    with capture_output() as out:
+        shell.run_line_magic("config", "GNTPNotifier")
+    assert "GNTPNotifier.password" in out.stdout
+    assert "Current: (set)" in out.stdout
+    assert "hunter2" not in out.stdout + out.stderr

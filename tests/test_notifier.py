@@ -242,3 +242,44 @@ def test_sends_say_which_machine_they_come_from(receiver: ReceiverThread) -> Non
         assert request.headers["Origin-Machine-Name"] == socket.gethostname()
         assert request.headers["Origin-Software-Name"] == "gntp_jupyter"
         assert request.headers["Origin-Platform-Name"] == platform.system()
+
+
+def test_a_slow_icon_host_costs_the_icon_not_the_notification(
+    receiver: ReceiverThread, icon_server: IconServer
+) -> None:
+    """The icon fetch gets half the budget; the text goes out, and the target is not
+    marked as down (the next send is not skipped)."""
+    n = make(receiver, timeout=1.0)
+    entry = n.send("slow icon", icon=icon_server.url("/slow/5/notifier.png"))
+    assert entry.ok, entry
+    assert entry.warning and "icon" in entry.warning
+    assert receiver.wait_for(1)[0].icon is None
+    assert n.send("next").ok
+
+
+def test_odd_arguments_become_entries_not_exceptions(
+    receiver: ReceiverThread, tmp_path
+) -> None:
+    icon = tmp_path / "icon.png"
+    icon.write_bytes(png("/notifier/path.png"))
+    n = make(receiver)
+    by_path = n.send("pathlib icon", icon=icon)
+    assert by_path.ok and by_path.warning is None
+    odd_icon = n.send("odd icon", icon=123)
+    assert odd_icon.ok and "icon not used" in odd_icon.warning
+    bad_port = n.send("bad port", port="abc")
+    assert not bad_port.ok and bad_port.warning.startswith(WARNING_PREFIX)
+    got = receiver.wait_for(2)
+    assert [g.title for g in got] == ["pathlib icon", "odd icon"]
+    assert got[0].icon == png("/notifier/path.png")
+
+
+def test_a_failing_history_observer_does_not_fail_the_send(receiver: ReceiverThread) -> None:
+    n = make(receiver)
+
+    def broken(entry: HistoryEntry) -> None:
+        raise RuntimeError("display gone")
+
+    n.history.observe(broken)
+    assert n.send("still sent").ok
+    assert receiver.wait_for(1)[0].title == "still sent"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Mapping
 from typing import NoReturn
 
@@ -90,11 +91,13 @@ class GNTPClient:
         sock = self._connect()
         handed_off = False
         try:
-            sock.settimeout(o.timeout.response)
+            # One deadline for the whole reply: a per-recv timeout would let a server
+            # that trickles a byte at a time hold the caller for hours.
+            deadline = time.monotonic() + o.timeout.response
             try:
+                sock.settimeout(o.timeout.response)
                 sock.sendall(exchange.data)
-                while exchange.state is State.AWAITING_RESPONSE:
-                    exchange.receive_data(sock.recv(_READ_SIZE))
+                _read_while(sock, exchange, State.AWAITING_RESPONSE, deadline)
             except TimeoutError:
                 raise response_timeout_error(o) from None
             except OSError as exc:
@@ -118,14 +121,22 @@ class GNTPClient:
             raise_connect_error(o, exc)
 
 
+def _read_while(sock: socket.socket, exchange: Exchange, state: State, deadline: float) -> None:
+    """Feed the exchange until it leaves ``state``; TimeoutError once ``deadline`` passes."""
+    while exchange.state is state:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError
+        sock.settimeout(left)
+        exchange.receive_data(sock.recv(_READ_SIZE))
+
+
 def _start_callback_waiter(
     sock: socket.socket, exchange: Exchange, callback: SocketCallback, timeout: float
 ) -> threading.Thread:
     def wait() -> None:
         try:
-            sock.settimeout(timeout)
-            while exchange.state is not State.DONE:
-                exchange.receive_data(sock.recv(_READ_SIZE))
+            _read_while(sock, exchange, State.AWAITING_CALLBACK, time.monotonic() + timeout)
         except (OSError, GNTPError):
             return  # no callback will come; nothing to report to
         finally:

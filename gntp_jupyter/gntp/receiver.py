@@ -58,8 +58,10 @@ log = logging.getLogger(__name__)
 #: message and refuses disabled types (404); "growl-for-linux" sends its bare error form,
 #: echoes nothing and closes right after -OK.
 STYLES = ("strict", "windows", "growl-mac", "growl-for-linux")
-#: "silent" reads and never answers; "close-mid-response" writes half a reply and closes.
-MODES = ("normal", "silent", "close-mid-response")
+#: "silent" reads and never answers; "close-mid-response" writes half a reply and closes;
+#: "trickle" sends its reply one byte every TRICKLE_INTERVAL (a stalled or slow link).
+MODES = ("normal", "silent", "close-mid-response", "trickle")
+TRICKLE_INTERVAL = 0.1
 CALLBACK_RESULTS = (CLICKED, CLOSED, TIMEDOUT)
 SUBSCRIPTION_TTL = 3600
 
@@ -365,6 +367,11 @@ class Receiver:
             await self._write_half(writer, ok)
             return
         await self._record(record, request)
+        if self.mode == "trickle":
+            for i in range(len(ok)):
+                await self._write(writer, ok[i : i + 1])
+                await asyncio.sleep(TRICKLE_INTERVAL)
+            return
         callback = self._callback_message(request)
         if callback is None:
             await self._write(writer, ok)

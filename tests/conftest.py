@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import socket
+import subprocess
+import sys
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import pytest
+from gol import GrowlForLinux
+from gol import available as gol_available
+from icon_server import IconServer
+from IPython.core.interactiveshell import InteractiveShell
+from traitlets.config import Config
+
+from gntp_jupyter.config import ENV_VARS
+from gntp_jupyter.gntp.receiver import ReceiverThread
 
 # --- growl-for-linux (real GNTP server) -------------------------------------------------
 # One gol per test session: starting it costs about a second and the port is machine-wide.
 # Tests share its state, so they use unique application names instead of resetting.
-from gol import GrowlForLinux
-from gol import available as gol_available
 
 
 @pytest.fixture(scope="session")
@@ -35,9 +48,7 @@ def gol_app_name() -> str:
 
 # --- receiver (our own GNTP server, gntp_jupyter.gntp.receiver) -------------------------
 # Real TCP on loopback; each test gets fresh servers on free ports, stopped at teardown.
-from collections.abc import Callable  # noqa: E402
 
-from gntp_jupyter.gntp.receiver import ReceiverThread  # noqa: E402
 
 
 @pytest.fixture
@@ -67,12 +78,7 @@ def receiver(receiver_factory: Callable[..., ReceiverThread]) -> ReceiverThread:
 # --- async client: local HTTP icon server -----------------------------------------------
 # Serves a distinct PNG per path plus failures (404, non-image, oversized, slow); see
 # tests/icon_server.py. Tests use unique paths, because fetched URLs are cached per process.
-import json  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
 
-from icon_server import IconServer  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -131,10 +137,7 @@ def fresh_python() -> Callable[..., FreshRun]:
 # A fresh InteractiveShell per test: the .instance() singleton would leak magics, events
 # and settings between tests. GNTP_* variables from the developer's environment are
 # cleared so they cannot redirect notifications.
-from IPython.core.interactiveshell import InteractiveShell  # noqa: E402
-from traitlets.config import Config  # noqa: E402
 
-from gntp_jupyter.config import ENV_VARS  # noqa: E402
 
 
 @pytest.fixture
@@ -190,3 +193,32 @@ def closed_port() -> int:
 
 
 # --- end IPython extension --------------------------------------------------------------
+
+
+# --- a black-holed address ----------------------------------------------------------------
+
+
+@pytest.fixture
+def black_hole() -> Iterator[tuple[str, int]]:
+    """A loopback address whose TCP connects hang, like a host that drops packets.
+
+    A listener with a zero backlog that never accepts: once its queue is full the kernel
+    drops further SYNs, so a connect waits until the client's own timeout.
+    """
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(0)
+    port = server.getsockname()[1]
+    fillers = []
+    for _ in range(3):
+        filler = socket.socket()
+        filler.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            filler.connect(("127.0.0.1", port))
+        fillers.append(filler)
+    time.sleep(0.1)  # let the handshakes land in the queue
+    try:
+        yield "127.0.0.1", port
+    finally:
+        for s in [*fillers, server]:
+            s.close()

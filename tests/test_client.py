@@ -316,6 +316,22 @@ def test_trickling_server_times_out(receiver_factory):
         publisher(server, timeout=0.5).register()
 
 
+@pytest.mark.timeout(30)
+def test_black_holed_host_times_out_on_connect(black_hole):
+    host, port = black_hole
+    with pytest.raises(GNTPTimeoutError, match=r"could not connect to .* within 0\.5s"):
+        Publisher("App", ["done"], host=host, port=port, timeout=0.5).register()
+
+
+@pytest.mark.timeout(30)
+def test_timeout_bounds_the_whole_request_connect_included(black_hole):
+    """``timeout=Timeout(connect=60, response=0.5)``: the request as a whole gets 0.5 s."""
+    host, port = black_hole
+    slow_connect = Timeout(connect=60, response=0.5)
+    with pytest.raises(GNTPTimeoutError, match=r"within 0\.5s"):
+        Publisher("App", ["done"], host=host, port=port, timeout=slow_connect).register()
+
+
 def test_close_mid_response_is_a_protocol_error(receiver_factory):
     server = receiver_factory(mode="close-mid-response")
     with pytest.raises(GNTPProtocolError):

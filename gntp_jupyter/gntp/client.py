@@ -46,7 +46,7 @@ def raise_connect_error(options: ClientOptions, exc: OSError) -> NoReturn:
         raise GNTPConnectionRefused(options.host, options.port) from None
     if isinstance(exc, TimeoutError):
         raise GNTPTimeoutError(
-            f"could not connect to {options.address} within {options.timeout.connect:g}s — "
+            f"could not connect to {options.address} within {options.timeout.connect_limit:g}s — "
             "is the host up and the port open in its firewall?"
         ) from None
     if isinstance(exc, socket.gaierror):
@@ -88,12 +88,12 @@ class GNTPClient:
         """Send ``request``; return the ``-OK`` or raise the matching GNTPError."""
         o = self.options
         exchange = Exchange(request, o.security)
+        # One deadline for the whole request, connect included: a per-recv timeout would
+        # let a server that trickles a byte at a time hold the caller for hours.
+        deadline = time.monotonic() + o.timeout.response
         sock = self._connect()
         handed_off = False
         try:
-            # One deadline for the whole reply: a per-recv timeout would let a server
-            # that trickles a byte at a time hold the caller for hours.
-            deadline = time.monotonic() + o.timeout.response
             try:
                 sock.settimeout(o.timeout.response)
                 sock.sendall(exchange.data)
@@ -116,7 +116,7 @@ class GNTPClient:
     def _connect(self) -> socket.socket:
         o = self.options
         try:
-            return socket.create_connection((o.host, o.port), timeout=o.timeout.connect)
+            return socket.create_connection((o.host, o.port), timeout=o.timeout.connect_limit)
         except OSError as exc:
             raise_connect_error(o, exc)
 

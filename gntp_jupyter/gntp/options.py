@@ -14,10 +14,12 @@ DEFAULT_PORT = 23053
 
 @dataclass(frozen=True)
 class Timeout:
-    """Seconds to wait for each step; no step ever waits without a bound.
+    """Seconds to wait; nothing ever waits without a bound.
 
-    ``connect``: TCP connect. ``response``: from sending the request to the end of the
-    reply. ``callback``: how long a socket callback is awaited after ``-OK``.
+    ``response``: the most one request may take, from connecting to the end of the reply
+    (so ``timeout=5`` means a call returns or fails within about 5 s). ``connect``: the
+    most the TCP connect alone may take, within that. ``callback``: how long a socket
+    callback is awaited after ``-OK`` (in the background).
     """
 
     connect: float = 5.0
@@ -29,6 +31,11 @@ class Timeout:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
                 raise GNTPValidationError(f"timeout {name} must be positive, got {value!r}")
+
+    @property
+    def connect_limit(self) -> float:
+        """The connect timeout, never more than the whole request may take."""
+        return min(self.connect, self.response)
 
     @classmethod
     def coerce(cls, value: Timeout | float | None) -> Timeout:

@@ -59,7 +59,14 @@ def get_notifier(shell: Any = None) -> Notifier:
 
 
 def panel(shell: Any = None) -> NotificationPanel:
-    """A notification panel over :func:`get_notifier` (display it, or use %notify_panel)."""
+    """A notification panel over :func:`get_notifier` (display it, or use %notify_panel).
+
+    In IPython the shell keeps one panel: making a new one closes the previous one.
+    """
+    from .extension import shell_state
     from .panel_widget import NotificationPanel
 
+    state = shell_state(shell)
+    if state is not None:
+        return state.new_panel()
     return NotificationPanel(get_notifier(shell))

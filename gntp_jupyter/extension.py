@@ -32,12 +32,14 @@ from .transformer import notify_when_done_transformer
 if TYPE_CHECKING:
     from .magics import NotifyMagics
     from .notifier import Notifier
+    from .panel_widget import NotificationPanel
 
 __all__ = [
     "CellRequest",
     "NotifyExtension",
     "get_notifier",
     "load_ipython_extension",
+    "shell_state",
     "state_for",
     "unload_ipython_extension",
     "warn",
@@ -84,6 +86,7 @@ class NotifyExtension:
         self._notifier: Notifier | None = None
         self._cells: list[_Cell] = []
         self.magics: NotifyMagics | None = None
+        self.panel: NotificationPanel | None = None
         self.loaded = False
 
     @property
@@ -94,6 +97,23 @@ class NotifyExtension:
 
             self._notifier = Notifier(self.config, self.history)
         return self._notifier
+
+    def new_panel(self) -> NotificationPanel:
+        """A fresh panel over the shared notifier; the previous one is closed.
+
+        A panel observes the shared config and history until closed: keeping only the
+        newest stops every ``%notify_panel`` ever run from redrawing on each send.
+        """
+        from .panel_widget import NotificationPanel
+
+        self.close_panel()
+        self.panel = NotificationPanel(self.notifier)
+        return self.panel
+
+    def close_panel(self) -> None:
+        if self.panel is not None:
+            self.panel.close()
+            self.panel = None
 
     # -- registration -----------------------------------------------------------------
 
@@ -147,6 +167,7 @@ class NotifyExtension:
         while self.config in shell.configurables:
             shell.configurables.remove(self.config)
         self._cells.clear()
+        self.close_panel()
         self.loaded = False
 
     def _target_changed(self, change: Any) -> None:
@@ -263,15 +284,21 @@ def unload_ipython_extension(shell: Any) -> None:
         state.unload()
 
 
-def get_notifier(shell: Any = None) -> Notifier:
-    """The shell's shared Notifier (the running IPython's if None); outside IPython, one
-    process-wide Notifier with the default settings and the GNTP_* environment."""
+def shell_state(shell: Any = None) -> NotifyExtension | None:
+    """``shell``'s state (the running IPython's if None); None outside IPython."""
     if shell is None and "IPython" in sys.modules:
         from IPython import get_ipython
 
         shell = get_ipython()
-    if shell is not None:
-        return state_for(shell).notifier
+    return None if shell is None else state_for(shell)
+
+
+def get_notifier(shell: Any = None) -> Notifier:
+    """The shell's shared Notifier (the running IPython's if None); outside IPython, one
+    process-wide Notifier with the default settings and the GNTP_* environment."""
+    state = shell_state(shell)
+    if state is not None:
+        return state.notifier
     if not _standalone:
         from .notifier import Notifier
 

@@ -314,9 +314,7 @@ class NotifyMagics(Magics):
         """
         from IPython.display import display
 
-        from . import panel
-
-        display(panel(self.shell))
+        display(self._ext.new_panel())  # closes the panel shown before
 
     # -- helpers ----------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ from urllib.parse import urlparse
 import ipywidgets as widgets
 from traitlets import TraitError
 
+from .gntp.resources import image_type
 from .history import HistoryEntry
 from .notifier import WARNING_PREFIX, Notifier, is_url
 
@@ -39,25 +40,9 @@ PRIORITIES = [("Very low", -2), ("Moderate", -1), ("Normal", 0), ("High", 1), ("
 #: Panel fields that are the shared configuration's traits of the same name.
 TARGET_FIELDS = ("host", "port", "password", "hash_algorithm", "encryption")
 
-#: Leading bytes of the image formats GNTP servers display.
-_IMAGE_SIGNATURES = (
-    (b"\x89PNG\r\n\x1a\n", "PNG"),
-    (b"\xff\xd8\xff", "JPEG"),
-    (b"GIF87a", "GIF"),
-    (b"GIF89a", "GIF"),
-    (b"BM", "BMP"),
-    (b"\x00\x00\x01\x00", "ICO"),
-    (b"II*\x00", "TIFF"),
-    (b"MM\x00*", "TIFF"),
-)
-
-
-def image_kind(head: bytes) -> str | None:
-    """The image format ``head`` (the first bytes of a file) starts with, or None."""
-    for signature, kind in _IMAGE_SIGNATURES:
-        if head.startswith(signature):
-            return kind
-    return None
+#: Leading bytes read from an icon file: enough for every signature image_type knows.
+_HEAD_BYTES = 32
+_IMAGE_FORMATS = "a PNG, JPEG, GIF, BMP, ICO, TIFF or WebP image"
 
 
 def icon_text_problem(text: str) -> str | None:
@@ -78,11 +63,11 @@ def icon_text_problem(text: str) -> str | None:
     path = os.path.expanduser(text)
     try:
         with open(path, "rb") as fh:
-            head = fh.read(16)
+            head = fh.read(_HEAD_BYTES)
     except OSError as exc:
         return f"cannot read icon {text!r}: {exc.strerror or exc}"
-    if image_kind(head) is None:
-        return f"icon {text!r} is not a PNG, JPEG, GIF, BMP, ICO or TIFF image"
+    if image_type(head) is None:
+        return f"icon {text!r} is not {_IMAGE_FORMATS}"
     return None
 
 
@@ -90,9 +75,14 @@ def upload_problem(name: str, content: bytes) -> str | None:
     """Why an uploaded icon cannot be sent, or None when it can."""
     if not content:
         return f"uploaded icon {name!r} is empty"
-    if image_kind(content[:16]) is None:
-        return f"uploaded icon {name!r} is not a PNG, JPEG, GIF, BMP, ICO or TIFF image"
+    if image_type(content[:_HEAD_BYTES]) is None:
+        return f"uploaded icon {name!r} is not {_IMAGE_FORMATS}"
     return None
+
+
+def _password_placeholder(password: str | None) -> str:
+    """What the (always empty) password field says about the configured password."""
+    return "set (hidden)" if password else "none"
 
 
 def _css() -> str:
@@ -149,10 +139,17 @@ class NotificationPanel:
             value=c.port, description="Port", continuous_update=True, style=style,
             layout=widgets.Layout(width="14em"),
         ), "port")
+        # Never pre-filled: a widget's value reaches the browser and the saved notebook.
+        # Sent on Enter or leaving the field, then emptied again (see _on_field).
         self.password = field(widgets.Password(
-            value=c.password or "", description="Password", placeholder="none",
-            style=style, layout=full,
+            value="", description="Password", placeholder=_password_placeholder(c.password),
+            continuous_update=False, style=style,
+            layout=widgets.Layout(flex="1 1 auto", width="auto", min_width="0"),
         ), "password")
+        self.clear_password = field(widgets.Button(
+            icon="times", tooltip="Forget the password",
+            layout=widgets.Layout(width="2.6em", display="" if c.password else "none"),
+        ), "clear-password")
         hashes = list(type(self.config).hash_algorithm.values)
         encryptions = list(type(self.config).encryption.values)
         self.hash_algorithm = field(widgets.Dropdown(
@@ -238,7 +235,9 @@ class NotificationPanel:
             heading("Target"),
             self.host, self._notes["host"],
             self.port, self._notes["port"],
-            self.password, self._notes["password"],
+            widgets.HBox([self.password, self.clear_password],
+                         layout=widgets.Layout(width="auto", align_items="center")),
+            self._notes["password"],
             self.hash_algorithm,
             self.encryption, self._notes["security"],
             widgets.HBox([self.test_button], layout=widgets.Layout(margin="4px 0 0 0")),
@@ -271,6 +270,7 @@ class NotificationPanel:
         self.icon.observe(lambda _c: self._after(self._check_icon), names="value")
         self.upload.observe(lambda _c: self._after(self._check_icon), names="value")
         self.clear_upload.on_click(lambda _b: setattr(self.upload, "value", ()))
+        self.clear_password.on_click(lambda _b: setattr(self.config, "password", None))
         self.send_button.on_click(lambda _b: self.send())
         self.test_button.on_click(lambda _b: self.test_connection())
 
@@ -305,8 +305,8 @@ class NotificationPanel:
         """A target field changed in the panel: write it to the shared config."""
         if self._syncing:
             return
-        if name == "password":
-            value = value or None
+        if name == "password" and not value:
+            return  # an empty field keeps the configured password; ✕ forgets it
         self._syncing = True
         try:
             setattr(self.config, name, value)
@@ -316,6 +316,8 @@ class NotificationPanel:
         else:
             self._errors.pop(name, None)
         finally:
+            if name == "password":
+                self.password.value = ""  # taken: do not keep it in the widget's state
             self._syncing = False
         self._after(self._check_security)
 
@@ -331,7 +333,7 @@ class NotificationPanel:
                 self.event.options = list(new)
                 self.event.value = current if current in new else self.config.message_event
             elif name == "password":
-                self.password.value = new or ""
+                self.password.value = ""  # shown only as "set" or not (see _update)
             elif name == "host" and self.host.value.strip() == new:
                 pass  # the panel's text only differs by spaces the config trims
             else:
@@ -402,6 +404,8 @@ class NotificationPanel:
             if text:
                 note.add_class("gntp-error" if error else "gntp-info")
         self.clear_upload.layout.display = "" if self.upload.value else "none"
+        self.password.placeholder = _password_placeholder(self.config.password)
+        self.clear_password.layout.display = "" if self.config.password else "none"
         self.icon.disabled = bool(self.upload.value)
 
         problems = self.problems()

@@ -52,10 +52,10 @@ from gntp_jupyter.gntp.async_gntp import (
     AsyncSubscriber,
     awaits_result,
     fetch_async_resources_in_parallel,
-    image_type,
 )
 from gntp_jupyter.gntp.options import ClientOptions
 from gntp_jupyter.gntp.receiver import ReceiverThread
+from gntp_jupyter.gntp.resources import image_type
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -142,7 +142,7 @@ async def test_server_errors_are_typed(receiver_factory) -> None:
         await wrong.process_request(RegisterRequest("App", (Event("e"),)))
 
 
-def failure_cases(receiver_factory) -> dict[str, ClientOptions]:
+def failure_cases(receiver_factory, black_hole) -> dict[str, ClientOptions]:
     """One target per way a send can fail, for the sync/async conformance test."""
     silent = receiver_factory(mode="silent")
     half = receiver_factory(mode="close-mid-response")
@@ -153,19 +153,23 @@ def failure_cases(receiver_factory) -> dict[str, ClientOptions]:
         "trickling receiver": options(trickle, timeout=fast),
         "closes mid-response": options(half, timeout=fast),
         "connection refused": ClientOptions.build(host="127.0.0.1", port=closed_port()),
+        "black-holed host": ClientOptions.build(
+            host=black_hole[0], port=black_hole[1], timeout=Timeout(connect=60, response=0.3)
+        ),
     }
 
 
 @asyncio_test
-async def test_failures_match_the_sync_client(receiver_factory) -> None:
+async def test_failures_match_the_sync_client(receiver_factory, black_hole) -> None:
     expected_types = {
+        "black-holed host": GNTPTimeoutError,
         "silent receiver": GNTPTimeoutError,
         "trickling receiver": GNTPTimeoutError,
         "closes mid-response": GNTPProtocolError,
         "connection refused": GNTPConnectionRefused,
     }
     request = RegisterRequest("Failing", (Event("e"),))
-    for case, opts in failure_cases(receiver_factory).items():
+    for case, opts in failure_cases(receiver_factory, black_hole).items():
         with pytest.raises(GNTPError) as async_info:
             await AsyncGNTPClient(opts).process_request(request)
         sync_error = await asyncio.to_thread(_sync_error, opts, request)

@@ -292,6 +292,23 @@ def test_same_header_in_different_blocks_is_fine() -> None:
     assert data.count(b"Notification-Name: ") == 2
 
 
+def test_user_x_padding_header_survives_growl_for_linux_padding() -> None:
+    # growl-for-linux stalls when a request over 1024 bytes leaves 1-3 bytes for its
+    # last 1024-byte read (growl-for-linux.md): find a text length that does that.
+    def request(n: int) -> NotifyRequest:
+        return NotifyRequest("A", "e", "T", "x" * n, headers={"X-Padding": "mine"})
+
+    def stalls(size: int) -> bool:
+        return size > 1024 and size % 1024 in (1, 2, 3)
+
+    n = next(n for n in range(2048) if stalls(len(encode_message("NOTIFY", request(n).blocks()))))
+    data = encode_request(request(n))
+    assert not stalls(len(data))
+    head = data[: data.index(b"\r\n\r\n")].split(b"\r\n")
+    assert b"X-Padding: mine" in head
+    assert sum(line.startswith(b"X-GNTP-Jupyter-Padding: .") for line in head) == 1
+
+
 # -- resources -------------------------------------------------------------------------
 
 

@@ -14,6 +14,7 @@ from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 
 import gntp_jupyter
+from gntp_jupyter.extension import state_for
 from gntp_jupyter.gntp.receiver import ReceiverThread
 from gntp_jupyter.notifier import Notifier
 
@@ -153,6 +154,39 @@ def test_panel_uses_the_shared_notifier(notify_shell: InteractiveShell) -> None:
     assert "notify_panel" in notify_shell.magics_manager.magics["line"]
     result = notify_shell.run_cell("%notify_panel", store_history=True)
     assert result.success, result.error_in_exec
+
+
+def test_one_panel_per_shell_and_unload_closes_it(notify_shell: InteractiveShell) -> None:
+    pytest.importorskip("gntp_jupyter.panel_widget")
+    notifier = gntp_jupyter.get_notifier(notify_shell)
+
+    def observers() -> tuple[int, int]:
+        """Callbacks on the shared history and on the config's host trait."""
+        config_host = notifier.config._trait_notifiers.get("host", {}).get("change", [])
+        return len(notifier.history._observers), len(config_host)
+
+    before = observers()
+    notify_shell.run_line_magic("notify_panel", "")
+    first = state_for(notify_shell).panel
+    with_one = observers()
+    assert first is not None and with_one > before
+    notify_shell.run_line_magic("notify_panel", "")
+    second = state_for(notify_shell).panel
+    assert second is not first
+    assert observers() == with_one
+    third = gntp_jupyter.panel(notify_shell)  # the code route keeps one panel too
+    assert observers() == with_one
+
+    notify_shell.run_line_magic("notify", "after three panels")
+    assert "gntp-row" in third.history_table.value  # only the live panel redraws
+    assert "gntp-row" not in first.history_table.value + second.history_table.value
+
+    notify_shell.run_line_magic("unload_ext", "gntp_jupyter")
+    assert observers()[0] == before[0]
+    panels = (first, second, third)
+    host_handlers = notifier.config._trait_notifiers.get("host", {}).get("change", [])
+    assert not any(getattr(h, "__self__", None) in panels for h in host_handlers)
+    assert third.widget.comm is None  # closed, not just forgotten
 
 
 def test_arming_with_no_cell_running_is_a_usage_error(notify_shell: InteractiveShell) -> None:

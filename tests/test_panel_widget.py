@@ -367,8 +367,13 @@ def test_target_fields_write_the_shared_config(panel):
     panel.encryption.value = "3DES"
     assert (config.host, config.port, config.password) == ("desktop.example", 23054, "pw")
     assert (config.hash_algorithm, config.encryption) == ("SHA512", "3DES")
-    panel.password.value = ""
-    assert config.password is None  # empty means no password, as in the config
+    assert panel.password.value == ""  # taken, then emptied: not kept in the widget
+    assert panel.password.placeholder == "set (hidden)"
+    assert panel.clear_password.layout.display != "none"
+    panel.clear_password.click()
+    assert config.password is None  # ✕ means no password, as in the config
+    assert panel.password.placeholder == "none"
+    assert panel.clear_password.layout.display == "none"
 
 
 def test_config_changes_show_in_the_panel(panel):
@@ -380,11 +385,13 @@ def test_config_changes_show_in_the_panel(panel):
     config.encryption = "des"
     assert panel.host.value == "laptop.local"
     assert panel.port.value == 9999
-    assert panel.password.value == "hunter2"
+    assert panel.password.value == ""  # never shown, only said to be set
+    assert panel.password.placeholder == "set (hidden)"
     assert panel.hash_algorithm.value == "SHA1"
     assert panel.encryption.value == "DES"
     config.password = None
     assert panel.password.value == ""
+    assert panel.password.placeholder == "none"
     assert "password" in panel._notes["security"].value  # DES without a password
 
     config.event_types = ["Done", "Broke", "Note", "Extra"]
@@ -398,6 +405,45 @@ def test_a_config_change_clears_a_field_error(panel):
     panel.config.port = 1234
     assert panel.port.value == 1234
     assert panel._notes["port"].layout.display == "none"
+
+
+def _states(widget) -> list[str]:
+    """The synced state of ``widget`` and every widget inside it, as text."""
+    found = [repr(widget.get_state())]
+    for child in getattr(widget, "children", ()):
+        found.extend(_states(child))
+    return found
+
+
+def test_the_password_never_reaches_widget_state(receiver):
+    secret = "hunter2-Zq9!-panel"
+    panel = make_panel(receiver.host, receiver.port, password=secret)
+    try:
+        assert panel.config.password == secret
+        assert panel.password.placeholder == "set (hidden)"
+        assert not any(secret in state for state in _states(panel.widget))
+
+        panel.config.password = secret + "-via-config"
+        assert not any("-via-config" in state for state in _states(panel.widget))
+
+        panel.password.value = secret + "-typed"  # what the browser sends on Enter
+        assert panel.config.password == secret + "-typed"
+        assert not any("-typed" in state for state in _states(panel.widget))
+    finally:
+        panel.close()
+
+
+def test_an_empty_password_field_keeps_the_configured_password(receiver):
+    panel = make_panel(receiver.host, receiver.port, password="kept")
+    try:
+        assert panel.password.value == ""
+        panel.title.value = "t"
+        panel.host.value = "elsewhere.example"  # other edits leave the password alone
+        assert panel.config.password == "kept"
+        panel.clear_password.click()
+        assert panel.config.password is None
+    finally:
+        panel.close()
 
 
 def test_two_panels_on_one_notifier_stay_in_step(panel):

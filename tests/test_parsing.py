@@ -182,7 +182,6 @@ def test_eof_after_a_complete_message_is_clean() -> None:
     parser.feed(b"")
     assert isinstance(parser.next_response(), OKResponse)
     assert parser.next_response() is None
-    assert parser.at_eof
 
 
 def test_eof_after_first_of_two_messages() -> None:

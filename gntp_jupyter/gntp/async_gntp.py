@@ -60,7 +60,7 @@ from .exchange import Exchange, State
 from .options import ClientOptions
 from .publishing import Callback, PublisherBase, SubscriberBase, needs_registration
 from .requests import Event, Request
-from .resources import Icon, Resource
+from .resources import Icon, Resource, image_type
 from .responses import OKResponse
 
 __all__ = [
@@ -117,11 +117,14 @@ class AsyncGNTPClient:
         """
         o = self.options
         exchange = Exchange(request, o.security)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + o.timeout.response  # the whole request, connect included
         stream = await self._connect()
         handed_off = False
         try:
             try:
-                await asyncio.wait_for(_converse(stream, exchange), o.timeout.response)
+                left = max(deadline - loop.time(), 0.0)
+                await asyncio.wait_for(_converse(stream, exchange), left)
             except (TimeoutError, asyncio.TimeoutError):
                 raise response_timeout_error(o) from None
             except StreamClosedError as exc:
@@ -141,7 +144,7 @@ class AsyncGNTPClient:
     async def _connect(self) -> IOStream:
         o = self.options
         try:
-            return await TCPClient().connect(o.host, o.port, timeout=o.timeout.connect)
+            return await TCPClient().connect(o.host, o.port, timeout=o.timeout.connect_limit)
         except StreamClosedError as exc:  # tornado wraps the socket error
             real = exc.real_error
             raise_connect_error(o, real if isinstance(real, OSError) else exc)
@@ -182,31 +185,6 @@ async def _await_callback(
 
 
 # --- icons from URLs ----------------------------------------------------------------------
-
-_MAGIC = (
-    (b"\x89PNG\r\n\x1a\n", "PNG"),
-    (b"\xff\xd8\xff", "JPEG"),
-    (b"GIF87a", "GIF"),
-    (b"GIF89a", "GIF"),
-    (b"\x00\x00\x01\x00", "ICO"),
-    (b"II*\x00", "TIFF"),
-    (b"MM\x00*", "TIFF"),
-)
-
-
-def image_type(data: bytes) -> str | None:
-    """PNG, JPEG, GIF, BMP, ICO, TIFF or WebP by magic number; None for anything else.
-
-    The Content-Type header is not trusted: error pages are often served as image/png.
-    """
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "WebP"
-    if data[:2] == b"BM" and len(data) >= 26:
-        return "BMP"
-    for magic, name in _MAGIC:
-        if data.startswith(magic):
-            return name
-    return None
 
 
 class _IconCache:

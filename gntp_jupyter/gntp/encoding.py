@@ -22,6 +22,8 @@ __all__ = ["encode_request", "encode_response", "info_line"]
 
 CRLF = b"\r\n"
 VERSION = "GNTP/1.0"
+#: Our own name for the padding header, so that a user's ``X-Padding`` never collides.
+PADDING_HEADER = "X-GNTP-Jupyter-Padding"
 _MAX_IV_DRAWS = 64
 
 
@@ -137,14 +139,15 @@ def _stalls_growl_for_linux(size: int) -> bool:
 def encode_request(request: Request, security: Security = NO_SECURITY) -> bytes:
     """The whole request, ready for one ``sendall``.
 
-    A request whose length would stall growl-for-linux gets a short ``X-Padding`` header.
+    A request whose length would stall growl-for-linux gets a short padding header
+    (:data:`PADDING_HEADER`).
     """
     blocks = request.blocks()
     data = encode_message(request.message_type, blocks, security)
     pad = 0
     while _stalls_growl_for_linux(len(data)) and pad < 64:
         pad += 1
-        padded = [[*blocks[0], ("X-Padding", "." * pad)], *blocks[1:]]
+        padded = [[*blocks[0], (PADDING_HEADER, "." * pad)], *blocks[1:]]
         data = encode_message(request.message_type, padded, security)
     return data
 

@@ -75,7 +75,3 @@ def parse_header_lines(text: str) -> list[tuple[str, str]]:
         if sep and name.strip():
             items.append((name.strip(), value.strip(" \t")))
     return items
-
-
-def to_mapping(items: Mapping[str, str] | Iterable[tuple[str, str]]) -> Headers:
-    return Headers(items.items() if isinstance(items, Mapping) else items)

@@ -152,10 +152,6 @@ class ResponseParser:
     def feed(self, data: bytes) -> None:
         self._buf.feed(data)
 
-    @property
-    def at_eof(self) -> bool:
-        return self._buf.eof and not self._buf.data.strip(b"\r\n")
-
     def next_response(self) -> Response | None:
         buf = self._buf
         buf.skip_crlfs()
@@ -200,7 +196,6 @@ class ReceivedRequest:
     resources: dict[str, bytes] = field(default_factory=dict)
     encryption: str | None = None
     hash_algorithm: str | None = None
-    raw_size: int = 0
 
     @property
     def headers(self) -> Headers:
@@ -250,10 +245,9 @@ class RequestParser:
             if not self._read_section():
                 return None
         info = self._info
-        size = buf.consumed
         req = ReceivedRequest(
             info.message_type, info.version, self._blocks, self._resources,
-            info.encryption, info.hash_algorithm, size,
+            info.encryption, info.hash_algorithm,
         )
         self._reset()
         return req

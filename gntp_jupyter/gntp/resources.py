@@ -12,7 +12,7 @@ import os
 
 from .exceptions import GNTPResourceError, GNTPValidationError
 
-__all__ = ["Icon", "Resource", "resource_url"]
+__all__ = ["Icon", "Resource", "image_type"]
 
 RESOURCE_SCHEME = "x-growl-resource://"
 
@@ -75,6 +75,29 @@ class Resource:
 Icon = str | Resource | None
 
 
-def resource_url(resource: Resource) -> str:
-    """The header value that points to ``resource``'s binary section."""
-    return RESOURCE_SCHEME + resource.unique_id
+_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"GIF87a", "GIF"),
+    (b"GIF89a", "GIF"),
+    (b"\x00\x00\x01\x00", "ICO"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+)
+
+
+def image_type(data: bytes) -> str | None:
+    """PNG, JPEG, GIF, BMP, ICO, TIFF or WebP by magic number; None for anything else.
+
+    One check for every icon source (URL, file, upload), so they accept the same formats.
+    A Content-Type is not trusted: error pages are often served as image/png. BMP needs
+    its 26-byte header, WebP its 12-byte RIFF header: pass at least 32 leading bytes.
+    """
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WebP"
+    if data[:2] == b"BM" and len(data) >= 26:
+        return "BMP"
+    for magic, name in _MAGIC:
+        if data.startswith(magic):
+            return name
+    return None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 import traceback
 
 import pytest
@@ -33,6 +34,7 @@ from gntp_jupyter.gntp import (
     Subscriber,
     Timeout,
 )
+from gntp_jupyter.gntp.client import callback_waiter
 
 ICON = b"\x89PNG\r\n\x1a\n\x00\x00\r\n\r\n" + bytes(range(256)) * 40
 
@@ -245,8 +247,26 @@ def test_growl_for_linux_style_never_calls_back(receiver_factory):
     p.register()
     recorder = Recorder()
     assert isinstance(p.publish("done", "gol", callback=recorder.callback()), OKResponse)
-    assert not recorder.done.wait(0.5)
+    # The server closes right after -OK: the waiter sees EOF and lets the socket go.
+    deadline = time.monotonic() + 10
+    while callback_waiter.pending and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert callback_waiter.pending == 0
     assert recorder.calls == []
+
+
+def test_many_pending_callbacks_share_one_thread(receiver_factory):
+    """A hundred notifications awaiting callbacks cost one thread, not a hundred."""
+    server = receiver_factory(callback="CLICKED", callback_delay=1.0)
+    p = publisher(server)
+    p.register()
+    recorders = [Recorder() for _ in range(100)]
+    for i, recorder in enumerate(recorders):
+        p.publish("done", f"n{i}", callback=recorder.callback())
+    waiters = [t for t in threading.enumerate() if t.name.startswith("gntp-callback")]
+    assert len(waiters) == 1
+    assert all(r.done.wait(20) for r in recorders)
+    assert all(r.calls == [("click", "CLICKED"), ("any", "CLICKED")] for r in recorders)
 
 
 # -- errors ----------------------------------------------------------------------------
@@ -400,3 +420,17 @@ def test_password_is_in_no_exception_text(receiver_factory):
     for failure in failures:
         for text in _texts(failure):
             assert SECRET not in text
+
+
+def test_callback_wait_is_bounded_by_its_timeout(receiver_factory):
+    """A callback that comes later than ``timeout.callback`` is not waited for."""
+    server = receiver_factory(callback="CLICKED", callback_delay=3.0)
+    p = publisher(server, timeout=Timeout(callback=0.2))
+    p.register()
+    recorder = Recorder()
+    p.publish("done", "late", callback=recorder.callback())
+    deadline = time.monotonic() + 10
+    while callback_waiter.pending and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert callback_waiter.pending == 0  # given up, socket closed, long before the click
+    assert recorder.calls == []

@@ -6,6 +6,8 @@ A socket callback is awaited on a daemon thread so ``publish()`` returns at ``-O
 
 from __future__ import annotations
 
+import queue
+import selectors
 import socket
 import threading
 import time
@@ -104,7 +106,7 @@ class GNTPClient:
                 raise connection_failed_error(o, exc) from exc
             response = raise_for_response(exchange)
             if exchange.state is State.AWAITING_CALLBACK and callback is not None:
-                _start_callback_waiter(sock, exchange, callback, o.timeout.callback)
+                callback_waiter.add(sock, exchange, callback, o.timeout.callback)
                 handed_off = True
             elif exchange.callback is not None and callback is not None:
                 callback.dispatch(exchange.callback)  # -CALLBACK came in the -OK's read
@@ -131,22 +133,82 @@ def _read_while(sock: socket.socket, exchange: Exchange, state: State, deadline:
         exchange.receive_data(sock.recv(_READ_SIZE))
 
 
-def _start_callback_waiter(
-    sock: socket.socket, exchange: Exchange, callback: SocketCallback, timeout: float
-) -> threading.Thread:
-    def wait() -> None:
-        try:
-            _read_while(sock, exchange, State.AWAITING_CALLBACK, time.monotonic() + timeout)
-        except (OSError, GNTPError):
-            return  # no callback will come; nothing to report to
-        finally:
-            sock.close()
+class CallbackWaiter:
+    """One daemon thread waits on every socket that still expects a ``-CALLBACK``.
+
+    A thread per notification would not scale (a thousand sticky notifications with
+    callbacks, each waiting up to ``timeout.callback``). Handlers run on this thread:
+    keep them short. Only this thread touches the selector; ``add`` hands work over
+    through a queue and a wake-up socket.
+    """
+
+    def __init__(self) -> None:
+        self._incoming: queue.SimpleQueue = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._pending = 0
+        self._thread: threading.Thread | None = None
+        self._wake_r, self._wake_w = socket.socketpair()
+
+    @property
+    def pending(self) -> int:
+        """Sockets still waiting (tests use it to see that nothing is left behind)."""
+        with self._lock:
+            return self._pending
+
+    def add(
+        self, sock: socket.socket, exchange: Exchange, callback: SocketCallback, timeout: float
+    ) -> None:
+        with self._lock:
+            self._pending += 1
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="gntp-callbacks", daemon=True
+                )
+                self._thread.start()
+        self._incoming.put((sock, exchange, callback, time.monotonic() + timeout))
+        self._wake_w.send(b"\0")
+
+    def _run(self) -> None:
+        selector = selectors.DefaultSelector()
+        selector.register(self._wake_r, selectors.EVENT_READ)
+        waiting: dict[socket.socket, tuple[Exchange, SocketCallback, float]] = {}
+        while True:
+            while not self._incoming.empty():
+                sock, exchange, callback, deadline = self._incoming.get()
+                sock.setblocking(False)
+                selector.register(sock, selectors.EVENT_READ)
+                waiting[sock] = (exchange, callback, deadline)
+            now = time.monotonic()
+            for sock in [s for s, (_, _, d) in waiting.items() if d <= now]:
+                self._finish(selector, waiting, sock)  # no callback came in time
+            soonest = min((d for _, _, d in waiting.values()), default=None)
+            for key, _ in selector.select(None if soonest is None else max(soonest - now, 0)):
+                if key.fileobj is self._wake_r:
+                    self._wake_r.recv(4096)
+                    continue
+                sock = key.fileobj
+                exchange = waiting[sock][0]
+                try:
+                    exchange.receive_data(sock.recv(_READ_SIZE))
+                except BlockingIOError:
+                    continue
+                except (OSError, GNTPError):
+                    self._finish(selector, waiting, sock)
+                    continue
+                if exchange.state is State.DONE:
+                    self._finish(selector, waiting, sock)
+
+    def _finish(self, selector: selectors.BaseSelector, waiting: dict, sock: socket.socket) -> None:
+        exchange, callback, _ = waiting.pop(sock)
+        selector.unregister(sock)
+        sock.close()
+        with self._lock:
+            self._pending -= 1
         if exchange.callback is not None:
             callback.dispatch(exchange.callback)
 
-    thread = threading.Thread(target=wait, name="gntp-callback", daemon=True)
-    thread.start()
-    return thread
+
+callback_waiter = CallbackWaiter()
 
 
 class Publisher(PublisherBase):

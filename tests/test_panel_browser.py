@@ -1,14 +1,18 @@
-"""The panel end to end: JupyterLab on loopback, Debian's chromium driven by Playwright.
+"""The panel end to end: JupyterLab 4 and Notebook 7 on loopback, Debian's chromium.
 
-Runs ``notebooks/panel.ipynb`` in the ``gntp-jupyter-test`` kernel (``make venv``
-registers it), fills the form, clicks Send, and checks that our receiver got the
-notification and that the panel's history says OK. Screenshots of the panel in the
-light and dark themes go to ``artifacts/`` (gitignored) for people to look at.
+For each front end, runs ``notebooks/panel.ipynb`` in the ``gntp-jupyter-test`` kernel
+(``make venv`` registers it), fills the form, clicks Send, and checks that our receiver
+got the notification and that the panel's history says OK. Both front ends are built
+from the same JupyterLab components, so one scenario drives both through the app object
+(``window.jupyterapp``); only the server, the notebook's URL and the screenshot names
+differ. Screenshots of the panel in the light and dark themes go to ``artifacts/``
+(gitignored) for people to look at.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import os
 import re
@@ -38,27 +42,42 @@ CHROMIUM_ARGS = [
     "--disable-component-update", "--disable-sync", "--no-first-run",
 ]
 KERNEL = "gntp-jupyter-test"
-# Bounds on waits, not expectations: a cold JupyterLab start takes a few seconds.
+# Bounds on waits, not expectations: a cold Jupyter server start takes a few seconds.
 START_TIMEOUT = 90.0
 UI_TIMEOUT_MS = 60_000
 
 
-def _missing() -> str | None:
+@dataclass(frozen=True)
+class FrontEnd:
+    """A Jupyter front end: how to start its server and where it opens a notebook."""
+
+    id: str
+    module: str  # ``python -m <module>`` starts its server; also the package to install
+    app_name: str  # window.jupyterapp.name: the page really is this front end
+    notebook_path: str  # URL path of a notebook, ``{name}`` its file name
+    shot_prefix: str  # screenshots are artifacts/<prefix>[-invalid][-dark].png
+
+
+FRONT_ENDS = [
+    FrontEnd("jupyterlab4", "jupyterlab", "JupyterLab", "lab/tree/{name}", "panel"),
+    FrontEnd("notebook7", "notebook", "Jupyter Notebook", "notebooks/{name}", "panel-notebook7"),
+]
+
+
+def _missing(front: FrontEnd) -> str | None:
     if not os.access(CHROMIUM, os.X_OK):
         return f"{CHROMIUM} not found (apt-get install chromium; .ci/run does)"
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "playwright is not installed (pip install -e '.[test]')"
-    try:
-        import jupyterlab  # noqa: F401
-    except ImportError:
-        return "jupyterlab is not installed (pip install -e '.[test]')"
+    for module in ("playwright.sync_api", front.module):
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            return f"{module} is not installed (pip install -e '.[test]')"
     return None
 
 
 @dataclass
-class Lab:
+class Server:
+    front: FrontEnd
     url: str
     token: str
     root: Path
@@ -67,6 +86,9 @@ class Lab:
     def page_url(self, path: str) -> str:
         return f"{self.url}/{path}?token={self.token}"
 
+    def notebook_url(self, name: str) -> str:
+        return self.page_url(self.front.notebook_path.format(name=name))
+
 
 def _free_port() -> int:
     with socket.socket() as sock:
@@ -74,22 +96,24 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _wait_until_up(lab: Lab, process: subprocess.Popen) -> None:
+def _wait_until_up(server: Server, process: subprocess.Popen) -> None:
+    name = server.front.module
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            pytest.fail(f"JupyterLab exited with {process.returncode}:\n{lab.log.read_text()}")
-        status = f"{lab.url}/api/status?token={lab.token}"
+            pytest.fail(f"{name} exited with {process.returncode}:\n{server.log.read_text()}")
+        status = f"{server.url}/api/status?token={server.token}"
         with contextlib.suppress(OSError), urllib.request.urlopen(status, timeout=2):
             return
         time.sleep(0.2)
-    pytest.fail(f"JupyterLab did not answer within {START_TIMEOUT}s:\n{lab.log.read_text()}")
+    pytest.fail(f"{name} did not answer within {START_TIMEOUT}s:\n{server.log.read_text()}")
 
 
-@pytest.fixture
-def lab(tmp_path: Path) -> Iterator[Lab]:
-    """JupyterLab on 127.0.0.1 serving a temp dir holding a copy of the notebook."""
-    reason = _missing()
+@pytest.fixture(params=FRONT_ENDS, ids=lambda front: front.id)
+def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
+    """A front end's server on 127.0.0.1 serving a temp dir holding a copy of the notebook."""
+    front: FrontEnd = request.param
+    reason = _missing(front)
     if reason:
         pytest.skip(reason)
     root = tmp_path / "root"
@@ -101,33 +125,41 @@ def lab(tmp_path: Path) -> Iterator[Lab]:
     # No "receive Jupyter news?" toast over the panel, and no network look-up for it.
     (news / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
     port = _free_port()
-    lab = Lab(f"http://127.0.0.1:{port}", secrets.token_hex(16), root, tmp_path / "lab.log")
+    server = Server(front, f"http://127.0.0.1:{port}", secrets.token_hex(16), root,
+                    tmp_path / "server.log")
     config = tmp_path / "config"
     config.mkdir()
     # Nothing from the user's own Jupyter set-up, and nothing fetched from the internet.
-    (config / "jupyter_server_config.json").write_text(json.dumps({"LabApp": {
+    # Notebook 7's server loads JupyterLab's extension too: both sections apply there.
+    shared = {
         "user_settings_dir": str(settings),
         "workspaces_dir": str(tmp_path / "workspaces"),
-        "news_url": None,
-        "extension_manager": "readonly",
-        "check_for_updates_class": "jupyterlab.NeverCheckForUpdate",
         "expose_app_in_browser": True,  # window.jupyterapp: the run and theme commands
-    }}))
+    }
+    (config / "jupyter_server_config.json").write_text(json.dumps({
+        "LabApp": {
+            **shared,
+            "news_url": None,
+            "extension_manager": "readonly",
+            "check_for_updates_class": "jupyterlab.NeverCheckForUpdate",
+        },
+        "JupyterNotebookApp": shared,
+    }))
     env = {k: v for k, v in os.environ.items() if not k.startswith("GNTP_")}
     env.update(JUPYTER_CONFIG_DIR=str(config), JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"))
     command = [
-        sys.executable, "-m", "jupyterlab",
+        sys.executable, "-m", front.module,
         "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
-        f"--IdentityProvider.token={lab.token}", "--ServerApp.open_browser=False",
+        f"--IdentityProvider.token={server.token}", "--ServerApp.open_browser=False",
         f"--ServerApp.root_dir={root}",
     ]
     if os.geteuid() == 0:  # CI containers run as root
         command.append("--allow-root")
-    with lab.log.open("wb") as log:
+    with server.log.open("wb") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
     try:
-        _wait_until_up(lab, process)
-        yield lab
+        _wait_until_up(server, process)
+        yield server
     finally:
         process.terminate()
         try:
@@ -152,9 +184,13 @@ def browser_page():
             browser.close()
 
 
-def run_notebook(page, lab: Lab, name: str):
-    """Open ``name``, run all cells once its kernel is ready; return the panel's locator."""
-    page.goto(lab.page_url(f"lab/tree/{name}"))
+def run_notebook(page, server: Server, name: str):
+    """Open ``name``, run all cells once its kernel is ready; return the panel's locator.
+
+    JupyterLab and Notebook 7 share the notebook widget, its commands and the app object,
+    so this waits on the widget rather than on either front end's page layout.
+    """
+    page.goto(server.notebook_url(name))
     page.wait_for_function(
         """(name) => {
             const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
@@ -162,6 +198,8 @@ def run_notebook(page, lab: Lab, name: str):
         }""",
         arg=name,
     )
+    # Not, say, a redirect to the other front end: both would pass the rest unnoticed.
+    assert page.evaluate("window.jupyterapp.name") == server.front.app_name, page.url
     # Resolves once the notebook is loaded and its kernel answers: run-all then cannot
     # race the kernel's start-up.
     page.evaluate(
@@ -178,7 +216,9 @@ def run_notebook(page, lab: Lab, name: str):
         panel.wait_for()
     except Exception:
         outputs = page.locator(".jp-OutputArea").all_inner_texts()
-        pytest.fail(f"the panel did not appear; cell outputs: {outputs}\n{lab.log.read_text()}")
+        pytest.fail(
+            f"the panel did not appear; cell outputs: {outputs}\n{server.log.read_text()}"
+        )
     return panel
 
 
@@ -200,13 +240,14 @@ def shoot(page, panel, name: str) -> Path:
     return path
 
 
-@pytest.mark.timeout(300)  # a cold first start of chromium and JupyterLab can be slow
-def test_panel_sends_from_a_real_browser(lab, browser_page, receiver):
+@pytest.mark.timeout(300)  # a cold first start of chromium and a Jupyter server can be slow
+def test_panel_sends_from_a_real_browser(server, browser_page, receiver):
     from playwright.sync_api import expect
 
     expect.set_options(timeout=30_000)  # a bound for each wait below, not an expectation
     page = browser_page
-    panel = run_notebook(page, lab, NOTEBOOK.name)
+    panel = run_notebook(page, server, NOTEBOOK.name)
+    prefix = server.front.shot_prefix
     send = panel.locator("button.gntp-send")
     reason = panel.locator(".gntp-reason")
 
@@ -241,9 +282,9 @@ def test_panel_sends_from_a_real_browser(lab, browser_page, receiver):
     expect(send).to_have_text("Send")
 
     set_theme(page, "JupyterLab Light", light=True)
-    light = shoot(page, panel, "panel.png")
+    light = shoot(page, panel, f"{prefix}.png")
     set_theme(page, "JupyterLab Dark", light=False)
-    dark = shoot(page, panel, "panel-dark.png")
+    dark = shoot(page, panel, f"{prefix}-dark.png")
 
     # Inline validation in the page: a bad port and an empty title are explained, and
     # Send says why it is disabled.
@@ -255,9 +296,9 @@ def test_panel_sends_from_a_real_browser(lab, browser_page, receiver):
     expect(send).to_be_disabled()
     expect(send).to_have_attribute("title", re.compile("port"))
     expect(reason).to_contain_text("title")
-    invalid_dark = shoot(page, panel, "panel-invalid-dark.png")
+    invalid_dark = shoot(page, panel, f"{prefix}-invalid-dark.png")
     set_theme(page, "JupyterLab Light", light=True)
-    invalid = shoot(page, panel, "panel-invalid.png")
+    invalid = shoot(page, panel, f"{prefix}-invalid.png")
     for shot in (light, dark, invalid, invalid_dark):
         assert shot.stat().st_size > 0
 

@@ -455,7 +455,7 @@ class AsyncCall(Coroutine[Any, Any, T]):
 def _awaiting_calls(code: CodeType) -> frozenset[int]:
     """Offsets covered by call instructions whose result is awaited at once."""
     instructions = list(dis.get_instructions(code))
-    offsets = set()
+    offsets: set[int] = set()
     for this, after in itertools.pairwise(instructions):
         if this.opname.startswith("CALL") and after.opname == "GET_AWAITABLE":
             offsets.update(range(this.offset, after.offset))  # inline caches included

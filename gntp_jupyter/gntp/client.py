@@ -12,7 +12,7 @@ import socket
 import threading
 import time
 from collections.abc import Mapping
-from typing import NoReturn
+from typing import NoReturn, cast
 
 from .callbacks import SocketCallback
 from .exceptions import (
@@ -186,7 +186,7 @@ class CallbackWaiter:
                 if key.fileobj is self._wake_r:
                     self._wake_r.recv(4096)
                     continue
-                sock = key.fileobj
+                sock = cast(socket.socket, key.fileobj)
                 exchange = waiting[sock][0]
                 try:
                     exchange.receive_data(sock.recv(_READ_SIZE))

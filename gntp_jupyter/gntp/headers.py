@@ -20,7 +20,7 @@ class Headers(Mapping[str, str]):
 
     def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
         self._items = tuple(items)
-        self._index = {}
+        self._index: dict[str, str] = {}
         for name, value in self._items:
             self._index.setdefault(name.lower(), value)
 

@@ -328,12 +328,12 @@ class RequestParser:
             if head is None:
                 return False
             fields = Headers(parse_header_lines(head.decode("utf-8", "replace")))
-            rid, length = fields.get("Identifier", ""), fields.get("Length", "")
-            if not length.isdigit():
+            section_id, raw_length = fields.get("Identifier", ""), fields.get("Length", "")
+            if not raw_length.isdigit():
                 raise RequestRejected(300, "binary section without a valid Length")
-            if rid not in self._expected:
-                raise RequestRejected(300, f"binary section {rid!r} is not referenced")
-            self._section = (rid, int(length))
+            if section_id not in self._expected:
+                raise RequestRejected(300, f"binary section {section_id!r} is not referenced")
+            self._section = (section_id, int(raw_length))
         rid, length = self._section
         data = buf.take(length)
         if data is None:

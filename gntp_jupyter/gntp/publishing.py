@@ -25,7 +25,7 @@ def needs_registration(exc: GNTPServerError) -> bool:
     return exc.code in (401, 402)
 
 
-def _events(events: Iterable[Event | str]) -> tuple[Event, ...]:
+def _events(events: Iterable[Event | str] | Event | str) -> tuple[Event, ...]:
     if isinstance(events, (str, Event)):
         events = [events]
     out = tuple(e if isinstance(e, Event) else Event(e) for e in events)

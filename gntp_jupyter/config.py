@@ -180,13 +180,9 @@ class GNTPNotifier(Configurable):
 
         s = {name: getattr(self, name) for name in TARGET_TRAITS}
         s.update({k: v for k, v in overrides.items() if v is not None})
-        enc = s["encryption"]
         return ClientOptions(
             host=s["host"], port=int(s["port"]),
-            security=Security(
-                s["password"] or None, s["hash_algorithm"],
-                None if (enc or "NONE").upper() == "NONE" else enc,
-            ),
+            security=Security(s["password"] or None, s["hash_algorithm"], s["encryption"]),
             timeout=Timeout(connect=float(s["timeout"]), response=float(s["timeout"])),
         )
 

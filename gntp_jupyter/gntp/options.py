@@ -7,9 +7,14 @@ from dataclasses import dataclass, field
 from .exceptions import GNTPValidationError
 from .security import Security
 
-__all__ = ["DEFAULT_PORT", "ClientOptions", "Timeout"]
+__all__ = ["DEFAULT_PORT", "ClientOptions", "Timeout", "format_address"]
 
 DEFAULT_PORT = 23053
+
+
+def format_address(host: str, port: int) -> str:
+    """``host:port``, with IPv6 literals bracketed."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 @dataclass(frozen=True)
@@ -77,4 +82,4 @@ class ClientOptions:
 
     @property
     def address(self) -> str:
-        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+        return format_address(self.host, self.port)

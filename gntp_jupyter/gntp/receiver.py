@@ -33,7 +33,7 @@ from typing import Any
 from .encoding import encode_response
 from .exceptions import GNTPProtocolError
 from .headers import Headers
-from .options import DEFAULT_PORT
+from .options import DEFAULT_PORT, format_address
 from .parsing import DEFAULT_MAX_REQUEST, ReceivedRequest, RequestParser, RequestRejected
 from .resources import RESOURCE_SCHEME
 from .responses import CLICKED, CLOSED, TIMEDOUT
@@ -84,10 +84,6 @@ def _int(value: str | None, default: int = 0) -> int:
         return int((value or "").strip())
     except ValueError:
         return default
-
-
-def _address(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 @dataclass(frozen=True)
@@ -175,7 +171,7 @@ def _data_headers(headers: Headers) -> list[tuple[str, str]]:
 def _peer(writer: asyncio.StreamWriter) -> str:
     peer = writer.get_extra_info("peername")
     if isinstance(peer, tuple) and len(peer) >= 2:
-        return _address(str(peer[0]), int(peer[1]))
+        return format_address(str(peer[0]), int(peer[1]))
     return str(peer or "?")
 
 
@@ -233,11 +229,11 @@ class Receiver:
     def __repr__(self) -> str:
         state = "listening" if self._server else "stopped"
         pw = ", password set" if self.password else ""
-        return f"<Receiver {_address(self.host, self.port)} {self.style} {self.mode}{pw} {state}>"
+        return f"<Receiver {self.address} {self.style} {self.mode}{pw} {state}>"
 
     @property
     def address(self) -> str:
-        return _address(self.host, self.port)
+        return format_address(self.host, self.port)
 
     # -- lifecycle ---------------------------------------------------------------------
 

@@ -14,8 +14,10 @@ import zlib
 from pathlib import Path
 from typing import Any
 
+from .desktop.console import describe
 from .gntp import Event, Publisher, Resource
-from .gntp.receiver import ReceiverThread, Record, describe
+from .gntp.receiver import Receiver, ReceiverThread
+from .gntp.records import Record
 
 APP = "gntp_jupyter demo"
 PASSWORD = "demo-password"
@@ -74,7 +76,7 @@ def run_notebook(
 
 def demo_notebook() -> None:
     got: list[Record] = []
-    with ReceiverThread(listener=got.append) as server:
+    with ReceiverThread(Receiver(listener=got.append)) as server:
         print(f"\nrunning {QUICKSTART.name} in a {kernel_name()!r} kernel with "
               f"GNTP_HOST={server.host} GNTP_PORT={server.port} ...", flush=True)
         nb = run_notebook(QUICKSTART, server.host, server.port)
@@ -96,8 +98,8 @@ def main() -> None:
 def demo_sync() -> None:
     events = [Event("info", "Information")]
     got: list[Record] = []
-    with ReceiverThread(listener=got.append) as plain, ReceiverThread(
-        password=PASSWORD, listener=got.append
+    with ReceiverThread(Receiver(listener=got.append)) as plain, ReceiverThread(
+        Receiver(password=PASSWORD, listener=got.append)
     ) as locked:
         p = Publisher(APP, events, host=plain.host, port=plain.port, timeout=5)
         p.register()

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import queue
+import re
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -17,10 +21,11 @@ from gol import GrowlForLinux
 from gol import available as gol_available
 from icon_server import IconServer
 from IPython.core.interactiveshell import InteractiveShell
+from misbehaving import MisbehavingReceiver, ScriptedDisplay
 from traitlets.config import Config
 
 from gntp_jupyter.config import ENV_VARS
-from gntp_jupyter.gntp.receiver import ReceiverThread
+from gntp_jupyter.gntp.receiver import Receiver, ReceiverLimits, ReceiverThread
 
 # --- growl-for-linux (real GNTP server) -------------------------------------------------
 # One gol per test session: starting it costs about a second and the port is machine-wide.
@@ -51,13 +56,32 @@ def gol_app_name() -> str:
 
 
 
+def make_receiver(
+    *, mode: str = "normal", callback: str | None = None, callback_delay: float = 0.0,
+    callback_same_chunk: bool = False, **options,
+) -> Receiver:
+    """A Receiver, misbehaving as asked (tests/misbehaving.py).
+
+    ``callback`` (CLICKED/CLOSED/TIMEDOUT) answers every socket callback after
+    ``callback_delay`` s; other ReceiverLimits fields may be given directly.
+    """
+    limit_names = ReceiverLimits.__dataclass_fields__.keys() & options.keys()
+    if limit_names:
+        options["limits"] = ReceiverLimits(**{n: options.pop(n) for n in limit_names})
+    if callback is not None:
+        options["display"] = ScriptedDisplay(callback, callback_delay)
+    if mode == "normal" and not callback_same_chunk:
+        return Receiver(**options)
+    return MisbehavingReceiver(mode=mode, callback_same_chunk=callback_same_chunk, **options)
+
+
 @pytest.fixture
 def receiver_factory() -> Iterator[Callable[..., ReceiverThread]]:
-    """``receiver_factory(**Receiver kwargs)`` -> a started ReceiverThread (port 0: free)."""
+    """``receiver_factory(**make_receiver kwargs)`` -> a started ReceiverThread (free port)."""
     started: list[ReceiverThread] = []
 
     def make(**kwargs: object) -> ReceiverThread:
-        server = ReceiverThread(**kwargs).start()
+        server = ReceiverThread(make_receiver(**kwargs)).start()
         started.append(server)
         return server
 
@@ -222,3 +246,85 @@ def black_hole() -> Iterator[tuple[str, int]]:
     finally:
         for s in [*fillers, server]:
             s.close()
+
+
+# --- gntp-receiver, the command (gntp_jupyter.desktop.cli) ------------------------------
+# The real command in a child process, as a user runs it; its lines are read as they come.
+
+
+@dataclass
+class ReceiverProcess:
+    proc: subprocess.Popen
+    lines: queue.Queue  # every line it printed, stdout and stderr together
+    host: str = ""
+    port: int = 0
+
+    def next_line(self, timeout: float = 10.0) -> str:
+        return self.lines.get(timeout=timeout)
+
+    def wait_for_line(self, needle: str, timeout: float = 10.0) -> str:
+        deadline = time.monotonic() + timeout
+        seen = []
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = self.lines.get(timeout=left)
+            except queue.Empty:
+                break
+            seen.append(line)
+            if needle in line:
+                return line
+        raise AssertionError(f"no line with {needle!r} within {timeout:g}s; saw {seen!r}")
+
+    def stop(self) -> int:
+        """SIGTERM, as systemd stops it; returns the exit status."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        try:
+            return self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait()
+
+
+def _pump(stream, out: queue.Queue) -> None:
+    for line in stream:
+        out.put(line.rstrip("\n"))
+
+
+@pytest.fixture
+def receiver_cli() -> Iterator[Callable[..., ReceiverProcess]]:
+    """``receiver_cli(*args, env=None, wait=True)`` runs ``gntp-receiver`` in a child.
+
+    With ``wait`` it returns once the command printed ``listening on host:port`` (port 0
+    is passed unless ``--port`` is). GNTP_PASSWORD is cleared unless ``env`` sets it.
+    """
+    started: list[ReceiverProcess] = []
+
+    def run(*args: str, env: dict | None = None, wait: bool = True,
+            preexec_fn: Callable[[], None] | None = None) -> ReceiverProcess:
+        argv = list(args) if "--port" in args else [*args, "--port", "0"]
+        child_env = {k: v for k, v in os.environ.items() if k != "GNTP_PASSWORD"}
+        child_env.update(PYTHONUNBUFFERED="1", PYTHONIOENCODING="utf-8", **(env or {}))
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gntp_jupyter.desktop", *argv],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True, encoding="utf-8", errors="replace", env=child_env,
+            preexec_fn=preexec_fn,
+        )
+        lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=_pump, args=(proc.stdout, lines), daemon=True).start()
+        child = ReceiverProcess(proc, lines)
+        started.append(child)
+        if wait:
+            line = child.wait_for_line("listening on", timeout=30)
+            match = re.search(r"listening on \[?([^\]\s]+?)\]?:(\d+) ", line)
+            assert match, line
+            child.host, child.port = match[1], int(match[2])
+        return child
+
+    yield run
+    for child in started:
+        child.stop()
+
+
+# --- end gntp-receiver ------------------------------------------------------------------

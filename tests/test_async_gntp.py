@@ -54,7 +54,7 @@ from gntp_jupyter.gntp.async_gntp import (
     fetch_async_resources_in_parallel,
 )
 from gntp_jupyter.gntp.options import ClientOptions
-from gntp_jupyter.gntp.receiver import ReceiverThread
+from gntp_jupyter.gntp.receiver import Receiver, ReceiverThread
 from gntp_jupyter.gntp.resources import image_type
 
 pytestmark = pytest.mark.timeout(60)
@@ -119,7 +119,7 @@ async def test_register_notify_subscribe_reach_the_receiver(receiver_factory) ->
 @asyncio_test
 async def test_ipv6_loopback() -> None:
     try:
-        server = ReceiverThread(host="::1").start()
+        server = ReceiverThread(Receiver(host="::1")).start()
     except OSError as exc:
         pytest.skip(f"no IPv6 loopback here: {exc}")
     try:
@@ -406,7 +406,8 @@ async def test_publish_re_registers_once_after_401(receiver) -> None:
     publisher = AsyncPublisher("Forgotten", ["e"], host=receiver.host, port=receiver.port)
     ok = await publisher.publish("e", "after restart")  # never registered: 401, register, retry
     assert ok.action == "NOTIFY"
-    assert [r.message_type for r in receiver.requests] == ["NOTIFY", "REGISTER", "NOTIFY"]
+    assert [(r.message_type, r.code) for r in receiver.rejections] == [("NOTIFY", 401)]
+    assert [r.message_type for r in receiver.requests] == ["REGISTER", "NOTIFY"]
     assert [n.title for n in receiver.notifications] == ["after restart"]
 
 

@@ -275,16 +275,16 @@ def test_many_pending_callbacks_share_one_thread(receiver_factory):
 def test_unknown_application_is_registered_once_and_retried(receiver):
     p = publisher(receiver)
     p.publish("done", "before register")  # 401 -> REGISTER -> NOTIFY
-    assert [r.message_type for r in receiver.requests] == ["NOTIFY", "REGISTER", "NOTIFY"]
+    assert [(r.message_type, r.code) for r in receiver.rejections] == [("NOTIFY", 401)]
+    assert [r.message_type for r in receiver.requests] == ["REGISTER", "NOTIFY"]
     assert [n.title for n in receiver.notifications] == ["before register"]
 
 
 def test_unknown_type_is_registered_once_and_retried(receiver):
     publisher(receiver, ["done"]).register()
     publisher(receiver, ["done", "new"]).publish("new", "a new type")  # 402 -> ...
-    assert [r.message_type for r in receiver.requests] == [
-        "REGISTER", "NOTIFY", "REGISTER", "NOTIFY",
-    ]
+    assert [(r.message_type, r.code) for r in receiver.rejections] == [("NOTIFY", 402)]
+    assert [r.message_type for r in receiver.requests] == ["REGISTER", "REGISTER", "NOTIFY"]
     assert receiver.registrations["App"].events == {"done": True, "new": True}
 
 

@@ -25,6 +25,9 @@ VERSION = "GNTP/1.0"
 #: Our own name for the padding header, so that a user's ``X-Padding`` never collides.
 PADDING_HEADER = "X-GNTP-Jupyter-Padding"
 _MAX_IV_DRAWS = 64
+#: Sent even when empty: growl-for-linux rejects a NOTIFY without Notification-Text, and
+#: the spec has -OK and -CALLBACK carry Notification-ID "even if it was an empty string".
+_ALWAYS_SENT = frozenset({"Notification-Text", "Notification-ID"})
 
 
 def _resource_ids(resource: Resource, used: set[str]) -> str:
@@ -57,7 +60,7 @@ def render_headers(
 ) -> tuple[bytes, list[tuple[str, bytes]]]:
     """Header text (blocks separated by a blank line) and the binary sections it references.
 
-    Optional headers with an empty value are left out; Notification-Text never is.
+    Optional headers with an empty value are left out; those in ``_ALWAYS_SENT`` never are.
     """
     sections: list[tuple[str, bytes]] = []
     used: set[str] = set()
@@ -67,7 +70,7 @@ def render_headers(
         names = []
         for name, value in block:
             text = _render_value(value, sections, used)
-            if text == "" and name != "Notification-Text":
+            if text == "" and name not in _ALWAYS_SENT:
                 continue
             names.append(name)
             lines.append(f"{name}: {text}\r\n")

@@ -6,11 +6,12 @@ reading is lenient, because real servers are.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping
 
 from .exceptions import GNTPValidationError
 
-__all__ = ["Headers", "format_bool", "parse_header_lines", "sanitize_value"]
+__all__ = ["Headers", "format_bool", "parse_header_lines", "parse_int", "sanitize_value"]
 
 
 class Headers(Mapping[str, str]):
@@ -75,3 +76,19 @@ def parse_header_lines(text: str) -> list[tuple[str, str]]:
         if sep and name.strip():
             items.append((name.strip(), value.strip(" \t")))
     return items
+
+
+# ASCII digits only: str.isdigit() and int() also accept "²" or Arabic-Indic digits,
+# which would turn a malformed header into a ValueError far from the parser.
+_INTEGER = re.compile(r"[+-]?[0-9]{1,18}", re.ASCII)
+
+
+def parse_int(value: str | None) -> int | None:
+    """The integer a header value spells in ASCII digits, else None (never raises).
+
+    Every number read from the network goes through here, on both sides.
+    """
+    if value is None:
+        return None
+    text = value.strip(" \t")
+    return int(text) if _INTEGER.fullmatch(text) else None

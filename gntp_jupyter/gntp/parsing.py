@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .exceptions import GNTPProtocolError
-from .headers import Headers, parse_header_lines
+from .headers import Headers, parse_header_lines, parse_int
 from .resources import RESOURCE_SCHEME
 from .responses import RESPONSE_TYPES, Response
 from .security import (
@@ -90,12 +90,16 @@ def _parse_info(line: bytes, fail: Callable[[int, str], Exception], strict: bool
 
 
 class _Buffer:
+    """Bytes received and not yet taken. Every operation is linear in what arrives:
+    a separator search resumes where the last one stopped instead of rescanning."""
+
     def __init__(self, max_size: int, what: str) -> None:
         self.data = bytearray()
         self.eof = False
         self.max_size = max_size
         self.what = what
         self.consumed = 0  # bytes of the current message taken so far
+        self._searched = 0  # bytes at the front of data known not to start a separator
 
     def feed(self, data: bytes) -> None:
         if data:
@@ -103,25 +107,34 @@ class _Buffer:
         else:
             self.eof = True
 
+    def _drop(self, n: int) -> None:
+        del self.data[:n]  # O(1): a bytearray shrinks from the front without copying
+        self._searched = max(self._searched - n, 0)
+
     def skip_crlfs(self) -> None:
         # Growl on macOS ends each message with an extra CRLF.
         while self.data[:2] == b"\r\n":
-            del self.data[:2]
+            self._drop(2)
 
     def check_size(self, pending: int) -> None:
         if self.consumed + pending > self.max_size:
             raise GNTPProtocolError(f"{self.what} is larger than {self.max_size} bytes")
 
+    def _closed_mid_message(self) -> GNTPProtocolError:
+        return GNTPProtocolError(f"connection closed in the middle of the {self.what}")
+
     def take_until(self, sep: bytes) -> bytes | None:
-        i = self.data.find(sep)
+        i = self.data.find(sep, self._searched)
         if i < 0:
+            self._searched = max(len(self.data) - len(sep) + 1, 0)
             self.check_size(len(self.data))
             if self.eof:
-                raise GNTPProtocolError(f"connection closed in the middle of the {self.what}")
+                raise self._closed_mid_message()
             return None
         self.check_size(i + len(sep))
         chunk = bytes(self.data[:i])
-        del self.data[: i + len(sep)]
+        self._drop(i + len(sep))
+        self._searched = 0
         self.consumed += i + len(sep)
         return chunk
 
@@ -129,10 +142,11 @@ class _Buffer:
         self.check_size(n)
         if len(self.data) < n:
             if self.eof:
-                raise GNTPProtocolError(f"connection closed in the middle of the {self.what}")
+                raise self._closed_mid_message()
             return None
         chunk = bytes(self.data[:n])
-        del self.data[:n]
+        self._drop(n)
+        self._searched = 0
         self.consumed += n
         return chunk
 
@@ -217,7 +231,7 @@ class RequestParser:
         self._info: _Info | None = None
         self._key = b""
         self._blocks: list[Headers] = []
-        self._expected: list[str] = []
+        self._expected: dict[str, None] = {}  # ids still to come, in order; O(1) lookups
         self._resources: dict[str, bytes] = {}
         self._section: tuple[str, int] | None = None
         self._buf.consumed = 0
@@ -284,10 +298,10 @@ class RequestParser:
         return len(self._blocks) >= 1 + self._notification_count()
 
     def _notification_count(self) -> int:
-        raw = self._blocks[0].get("Notifications-Count", "")
-        if not raw.strip().isdigit() or int(raw) < 1:
+        count = parse_int(self._blocks[0].get("Notifications-Count"))
+        if count is None or count < 1:
             raise RequestRejected(303, "Notifications-Count is missing or not a positive number")
-        return int(raw)
+        return count
 
     def _add_header_chunk(self, chunk: bytes) -> None:
         info = self._info
@@ -311,14 +325,12 @@ class RequestParser:
                 raise RequestRejected(300, "a header is repeated in one block")
             self._blocks.append(Headers(items))
         if self._headers_done():
-            seen: list[str] = []
-            for block in self._blocks:
-                for _, value in block.items_raw():
-                    if value.startswith(RESOURCE_SCHEME):
-                        rid = value[len(RESOURCE_SCHEME) :]
-                        if rid not in seen:
-                            seen.append(rid)
-            self._expected = seen
+            self._expected = {
+                value[len(RESOURCE_SCHEME) :]: None
+                for block in self._blocks
+                for _, value in block.items_raw()
+                if value.startswith(RESOURCE_SCHEME)
+            }
 
     def _read_section(self) -> bool:
         buf = self._buf
@@ -328,12 +340,12 @@ class RequestParser:
             if head is None:
                 return False
             fields = Headers(parse_header_lines(head.decode("utf-8", "replace")))
-            section_id, raw_length = fields.get("Identifier", ""), fields.get("Length", "")
-            if not raw_length.isdigit():
+            section_id, length = fields.get("Identifier", ""), parse_int(fields.get("Length"))
+            if length is None or length < 0:
                 raise RequestRejected(300, "binary section without a valid Length")
             if section_id not in self._expected:
-                raise RequestRejected(300, f"binary section {section_id!r} is not referenced")
-            self._section = (section_id, int(raw_length))
+                raise RequestRejected(300, f"binary section {section_id[:40]!r} is not referenced")
+            self._section = (section_id, length)
         rid, length = self._section
         data = buf.take(length)
         if data is None:
@@ -344,6 +356,6 @@ class RequestParser:
             except ValueError:
                 raise RequestRejected(400, "could not decrypt a binary section") from None
         self._resources[rid] = data
-        self._expected.remove(rid)
+        del self._expected[rid]
         self._section = None
         return True

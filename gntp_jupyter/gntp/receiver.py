@@ -1,171 +1,142 @@
-"""A GNTP/1.0 server of our own: for tests, and for checking that a kernel reaches a machine.
+"""A GNTP/1.0 server: the receiving end, written for hostile peers.
 
-It validates like the strictest real server (Growl for Windows), keeps everything it
-received, and can answer in the style of each real server, send socket callbacks, or
-misbehave on purpose (never answer; close in the middle of a reply)::
+It validates like the strictest real server (Growl for Windows), answers in the dialect
+of the server it is told to imitate (:mod:`.answer_styles`), hands each accepted
+notification to a :class:`Display`, and keeps a bounded record of what arrived::
 
-    python -m gntp_jupyter.gntp.receiver --port 23053 --password secret
-
-prints ``listening on host:port`` and then one line per request. From code::
-
-    with ReceiverThread(password="pw") as server:      # its own loop, daemon thread
+    with ReceiverThread(Receiver(password="pw")) as server:   # its own loop, a thread
         Publisher("App", ["done"], port=server.port, password="pw").register()
-        server.registrations["App"].events              # {"done": True}
+        server.registrations["App"].events                      # {"done": True}
 
-Framing, key checking and decryption are :class:`~.parsing.RequestParser`'s job and the
-replies are written by :func:`~.encoding.encode_response`: this module only validates,
-records and decides what to answer and when.
+What one peer can cost is bounded by :class:`ReceiverLimits`: request size, open
+connections (at the limit the least active is dropped, so new clients are still served),
+bytes of unfinished requests across all connections, idle and whole-request time, how
+long a socket callback is held, and how many records are kept. All parsing is linear.
+
+The desktop display and the ``gntp-receiver`` command live outside this package, in
+:mod:`gntp_jupyter.desktop`: the protocol knows nothing of desktops.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import logging
-import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Any
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
-from .encoding import encode_response
+from .answer_styles import STYLES, AnswerStyle
 from .exceptions import GNTPProtocolError
-from .headers import Headers
-from .options import DEFAULT_PORT, format_address
+from .options import format_address
 from .parsing import DEFAULT_MAX_REQUEST, ReceivedRequest, RequestParser, RequestRejected
-from .resources import RESOURCE_SCHEME
+from .records import Notification, Record, Registration, Rejection, Subscription, interpret
 from .responses import CLICKED, CLOSED, TIMEDOUT
 
 __all__ = [
     "CALLBACK_RESULTS",
-    "MODES",
     "STYLES",
+    "Delivery",
+    "Display",
     "Notification",
     "Receiver",
+    "ReceiverLimits",
     "ReceiverThread",
     "Registration",
     "Rejection",
     "Subscription",
-    "describe",
-    "main",
 ]
 
 log = logging.getLogger(__name__)
 
-#: "strict" and "windows" answer as Growl for Windows; "growl-mac" adds a CRLF after each
-#: message and refuses disabled types (404); "growl-for-linux" sends its bare error form,
-#: echoes nothing and closes right after -OK.
-STYLES = ("strict", "windows", "growl-mac", "growl-for-linux")
-#: "silent" reads and never answers; "close-mid-response" writes half a reply and closes;
-#: "trickle" sends its reply one byte every TRICKLE_INTERVAL (a stalled or slow link).
-MODES = ("normal", "silent", "close-mid-response", "trickle")
-TRICKLE_INTERVAL = 0.1
 CALLBACK_RESULTS = (CLICKED, CLOSED, TIMEDOUT)
 SUBSCRIPTION_TTL = 3600
 
 _READ_SIZE = 65536
 _LINGER = 2.0  # after an error, how long to drain what the client is still sending
-_GOL_ERROR = "Invalid data"
-
-
-def _now() -> float:
-    return time.time()
-
-
-def _flag(value: str | None) -> bool:
-    # Windows and mac read True/Yes; the spec's default (header absent) is False.
-    return (value or "").strip().lower() in ("true", "yes")
-
-
-def _int(value: str | None, default: int = 0) -> int:
-    try:
-        return int((value or "").strip())
-    except ValueError:
-        return default
+_FREE_ALLOWANCE = 64 * 1024  # every connection may hold this much whatever the budget
+_STOP_GRACE = 1.0  # on stop, how long pending callbacks get to write their CLOSED
 
 
 @dataclass(frozen=True)
-class Registration:
-    """An accepted REGISTER. ``events`` maps each type to whether it is enabled."""
+class ReceiverLimits:
+    """What one receiver may spend; every wait and every buffer has a bound.
 
-    application: str
-    events: dict[str, bool]
-    icon: bytes | None
-    event_icons: dict[str, bytes | None]
-    display_names: dict[str, str]
-    headers: Headers
-    peer: str = ""
-    received_at: float = 0.0
+    ``max_request_size``: bytes of one request. ``max_connections``: open at once (keep
+    it below the process's descriptor limit). ``memory_budget``: bytes of unfinished
+    requests across all connections (each may hold 64 KiB regardless, so small requests
+    pass while big ones are refused with 500). ``idle_timeout``: seconds without a byte
+    before a connection is dropped; ``request_timeout``: seconds for a whole request.
+    ``callback_wait``: the longest a socket callback is held before it is answered CLOSED.
+    ``history``: records kept of each kind; ``applications``: registrations kept (the least
+    recently used is forgotten first); ``display_timeout``: seconds a display may take.
+    """
 
+    max_request_size: int = DEFAULT_MAX_REQUEST
+    max_connections: int = 256
+    memory_budget: int = 64 * 1024 * 1024
+    idle_timeout: float = 10.0
+    request_timeout: float = 30.0
+    callback_wait: float = 3600.0
+    history: int = 1000
+    applications: int = 256
+    display_timeout: float = 10.0
 
-@dataclass(frozen=True)
-class Notification:
-    """An accepted NOTIFY; ``icon`` holds the bytes of a binary icon, ``icon_url`` a URL."""
-
-    application: str
-    name: str
-    title: str
-    text: str
-    icon: bytes | None
-    headers: Headers
-    id: str | None
-    sticky: bool
-    priority: int
-    callback_target: str | None
-    coalescing_id: str | None
-    callback_context: str | None = None
-    callback_context_type: str | None = None
-    icon_url: str | None = None
-    peer: str = ""
-    received_at: float = 0.0
-
-
-@dataclass(frozen=True)
-class Subscription:
-    """An accepted SUBSCRIBE."""
-
-    id: str
-    name: str
-    port: int
-    headers: Headers
-    peer: str = ""
-    received_at: float = 0.0
+    def __post_init__(self) -> None:
+        for name in ("max_request_size", "max_connections", "memory_budget", "applications"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, not {getattr(self, name)!r}")
+        for name in ("idle_timeout", "request_timeout", "callback_wait", "display_timeout"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be positive, not {getattr(self, name)!r}")
+        if self.history < 0:
+            raise ValueError(f"history must be >= 0, not {self.history!r}")
 
 
-@dataclass(frozen=True)
-class Rejection:
-    """A request answered with ``-ERROR`` (``message_type`` is None when unreadable)."""
+@dataclass(eq=False)
+class Delivery:
+    """One accepted notification on its way to the user.
 
-    code: int
-    description: str
-    message_type: str | None
-    peer: str = ""
-    received_at: float = 0.0
+    A display settles ``outcome`` with CLICKED, CLOSED or TIMEDOUT when the user acts
+    (or the notification is replaced); the receiver then answers a waiting socket
+    callback with it. Settling twice is harmless: the first result counts.
+    """
+
+    notification: Notification
+    registration: Registration
+    outcome: asyncio.Future[str] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+    def settle(self, result: str) -> None:
+        if not self.outcome.done():
+            self.outcome.set_result(result)
 
 
-Record = Registration | Notification | Subscription | Rejection
+class Display(Protocol):
+    """Where accepted notifications go (the desktop, a terminal, a test double)."""
+
+    async def show(self, delivery: Delivery) -> None:
+        """Show it; settle ``delivery`` later when the user acts. May raise: it is logged."""
+
+    async def close(self) -> None:
+        """The receiver stops: release what showing needed."""
+
+
 Listener = Callable[[Record], object]
 
 
-def _require(headers: Headers, *names: str) -> None:
-    for name in names:
-        if not headers.get(name, "").strip():
-            raise RequestRejected(303, f"required header {name} is missing")
-
-
-def _icon(request: ReceivedRequest, value: str | None) -> tuple[bytes | None, str | None]:
-    """(bytes, None) for a binary resource, (None, url) for anything else."""
-    if not value:
-        return None, None
-    if value.startswith(RESOURCE_SCHEME):
-        return request.resources.get(value[len(RESOURCE_SCHEME) :]), None
-    return None, value
-
-
-def _data_headers(headers: Headers) -> list[tuple[str, str]]:
-    return [(n, v) for n, v in headers.items() if n.lower().startswith("data-")]
+@dataclass(eq=False)
+class _Connection:
+    writer: asyncio.StreamWriter
+    task: asyncio.Task
+    peer: str
+    last_active: float
+    held: int = 0  # bytes of an unfinished request counted against the memory budget
+    waiting: Delivery | None = None  # set while a socket callback is pending
 
 
 def _peer(writer: asyncio.StreamWriter) -> str:
@@ -176,64 +147,69 @@ def _peer(writer: asyncio.StreamWriter) -> str:
 
 
 class Receiver:
-    """An asyncio GNTP server that keeps what it receives; see the module docstring.
+    """An asyncio GNTP server; see the module docstring.
 
-    ``callback``: None, or the result (CLICKED/CLOSED/TIMEDOUT) to report in a
-    ``-CALLBACK`` after ``callback_delay`` seconds when a NOTIFY asks for a socket
-    callback; ``callback_same_chunk`` writes ``-OK`` and ``-CALLBACK`` in one write (the
-    delay then comes before that write). ``max_request_size`` and ``read_timeout`` (for
-    the whole request) bound what one client can cost. ``listener`` is called on the
-    server's loop with every record as it is made.
+    Parameters (keyword-only after ``host`` and ``port``):
+
+    - ``host``, ``port``: where to listen; port 0 picks a free one (read ``port`` after
+      :meth:`start`). The default host is loopback: nothing beyond this machine can send.
+    - ``password``: when set, every request must carry a matching key hash.
+    - ``style``: the server to imitate, one of :data:`STYLES`.
+    - ``display``: where accepted notifications go; None keeps them only as records (a
+      socket callback is then never sent and the connection closes after ``-OK``).
+    - ``limits``: a :class:`ReceiverLimits`.
+    - ``listener``: called on the server's loop with every record as it is made.
     """
 
     def __init__(
         self, host: str = "127.0.0.1", port: int = 0, *, password: str | None = None,
-        style: str = "strict", callback: str | None = None, callback_delay: float = 0.0,
-        callback_same_chunk: bool = False, mode: str = "normal",
-        max_request_size: int = DEFAULT_MAX_REQUEST, read_timeout: float = 30.0,
-        listener: Listener | None = None,
+        style: str = "strict", display: Display | None = None,
+        limits: ReceiverLimits | None = None, listener: Listener | None = None,
     ) -> None:
-        if style not in STYLES:
-            raise ValueError(f"style must be one of {', '.join(STYLES)}, not {style!r}")
-        if mode not in MODES:
-            raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
-        if callback is not None and callback not in CALLBACK_RESULTS:
-            raise ValueError(f"callback must be None or one of {', '.join(CALLBACK_RESULTS)}")
-        if read_timeout <= 0 or callback_delay < 0 or max_request_size <= 0:
-            raise ValueError("read_timeout and max_request_size must be > 0, callback_delay >= 0")
         self.host = host
         self.port = port
         self.password = password
-        self.style = style
-        self.callback = callback
-        self.callback_delay = callback_delay
-        self.callback_same_chunk = callback_same_chunk
-        self.mode = mode
-        self.max_request_size = max_request_size
-        self.read_timeout = read_timeout
+        self.answers = AnswerStyle(style)
+        self.display = display
+        self.limits = limits or ReceiverLimits()
         self.listener = listener
 
-        self.requests: list[ReceivedRequest] = []
-        self.notifications: list[Notification] = []
-        self.registrations: dict[str, Registration] = {}
-        self.subscriptions: list[Subscription] = []
-        self.rejections: list[Rejection] = []
-        self.connections = 0
+        history = self.limits.history
+        self.requests: deque[ReceivedRequest] = deque(maxlen=history)
+        self.notifications: deque[Notification] = deque(maxlen=history)
+        self.subscriptions: deque[Subscription] = deque(maxlen=history)
+        self.rejections: deque[Rejection] = deque(maxlen=history)
+        self.registrations: OrderedDict[str, Registration] = OrderedDict()
+        self.connections = 0  # accepted so far
+        self.dropped = 0  # connections closed to make room for new ones
 
         # Guards the records above: ReceiverThread reads them and waits from other threads.
         self._cond = threading.Condition()
         self._changed: asyncio.Condition | None = None
         self._server: asyncio.AbstractServer | None = None
-        self._tasks: set[asyncio.Task] = set()
+        self._open: set[_Connection] = set()
+        self._in_flight = 0
+
+    @property
+    def style(self) -> str:
+        return self.answers.name
 
     def __repr__(self) -> str:
         state = "listening" if self._server else "stopped"
         pw = ", password set" if self.password else ""
-        return f"<Receiver {self.address} {self.style} {self.mode}{pw} {state}>"
+        return f"<{type(self).__name__} {self.address} {self.style}{pw} {state}>"
 
     @property
     def address(self) -> str:
         return format_address(self.host, self.port)
+
+    @property
+    def open_connections(self) -> int:
+        return len(self._open)
+
+    @property
+    def bytes_in_flight(self) -> int:
+        return self._in_flight
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -246,16 +222,27 @@ class Receiver:
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
-        """Stop listening and drop every open connection (silent ones included)."""
+        """Stop listening; answer pending socket callbacks CLOSED; drop every connection."""
         server, self._server = self._server, None
         if server is None:
             return
         server.close()
-        tasks = list(self._tasks)
+        waiting = [c for c in self._open if c.waiting is not None]
+        for conn in waiting:
+            assert conn.waiting is not None
+            conn.waiting.settle(CLOSED)
+        if waiting:
+            await asyncio.wait([c.task for c in waiting], timeout=_STOP_GRACE)
+        tasks = [c.task for c in self._open]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await server.wait_closed()
+        if self.display is not None:
+            try:
+                await self.display.close()
+            except Exception:
+                log.exception("receiver: closing the display failed")
 
     async def __aenter__(self) -> Receiver:
         await self.start()
@@ -288,9 +275,10 @@ class Receiver:
     def _shortfall(self, what: str, count: int, timeout: float) -> str:
         got = len(getattr(self, what))
         seen = ", ".join(r.message_type for r in self.requests) or "none"
+        refused = ", ".join(str(r.code) for r in self.rejections) or "none"
         return (
-            f"expected {count} {what} within {timeout:g}s, got {got} "
-            f"({self.connections} connections; requests: {seen})"
+            f"expected {count} {what} within {timeout:g}s, got {got} ({self.connections} "
+            f"connections; accepted requests: {seen}; refused: {refused})"
         )
 
     async def _record(self, record: Record | None, request: ReceivedRequest | None = None) -> None:
@@ -300,7 +288,10 @@ class Receiver:
             if isinstance(record, Notification):
                 self.notifications.append(record)
             elif isinstance(record, Registration):
+                self.registrations.pop(record.application, None)
                 self.registrations[record.application] = record
+                while len(self.registrations) > self.limits.applications:
+                    self.registrations.popitem(last=False)
             elif isinstance(record, Subscription):
                 self.subscriptions.append(record)
             elif isinstance(record, Rejection):
@@ -320,70 +311,107 @@ class Receiver:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
-        self._tasks.add(task)
+        conn = _Connection(writer, task, _peer(writer), asyncio.get_running_loop().time())
+        if len(self._open) >= self.limits.max_connections:
+            self._make_room()
+        self._open.add(conn)
         with self._cond:
             self.connections += 1
-        peer = _peer(writer)
         try:
-            await self._converse(reader, writer, peer)
+            await self._converse(conn, reader)
         except (OSError, asyncio.IncompleteReadError):
             pass  # the client went away; nothing to answer
+        except asyncio.CancelledError:
+            pass  # dropped to make room, or the receiver stops: the connection just ends
         except Exception:  # a bug here must not kill the server, nor pass unnoticed
-            log.exception("receiver: unexpected error on the connection from %s", peer)
+            log.exception("receiver: unexpected error on the connection from %s", conn.peer)
         finally:
-            self._tasks.discard(task)
+            self._release(conn)
+            self._open.discard(conn)
             writer.close()
             with contextlib.suppress(OSError, asyncio.TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(writer.wait_closed(), 1.0)
 
-    async def _converse(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: str
-    ) -> None:
+    def _make_room(self) -> None:
+        """At the connection limit: drop the least active reader, else the oldest wait."""
+        readers = [c for c in self._open if c.waiting is None and not c.task.done()]
+        if readers:
+            victim = min(readers, key=lambda c: c.last_active)
+            victim.task.cancel()
+        else:
+            waiting = [c for c in self._open if c.waiting is not None]
+            if not waiting:
+                return
+            victim = min(waiting, key=lambda c: c.last_active)
+            assert victim.waiting is not None
+            victim.waiting.settle(CLOSED)
+        self._open.discard(victim)
+        self.dropped += 1
+
+    async def _converse(self, conn: _Connection, reader: asyncio.StreamReader) -> None:
         try:
-            request = await self._read_request(reader)
+            request = await self._read_request(conn, reader)
         except RequestRejected as exc:
-            await self._reject(reader, writer, peer, exc, None)
+            await self._refuse(conn, reader, exc, None)
             return
+        finally:
+            self._release(conn)
         if request is None:
             return  # closed without sending a request
-        if self.mode == "silent":
-            await self._record(None, request)
-            await self._hold(reader)
-            return
+        now = time.time()
         try:
-            ok_headers, record = self._accept(request, peer)
+            record = interpret(
+                request, self.registrations, refuse_disabled=self.answers.refuses_disabled,
+                peer=conn.peer, now=now,
+            )
         except RequestRejected as exc:
-            await self._record(None, request)
-            await self._reject(reader, writer, peer, exc, request.message_type)
+            await self._refuse(conn, reader, exc, request.message_type)
             return
-
-        ok = self._frame(self._ok(request, ok_headers))
-        if self.mode == "close-mid-response":
-            await self._record(None, request)
-            await self._write_half(writer, ok)
-            return
+        subscribing = request.message_type == "SUBSCRIBE"
+        extra = [("Subscription-TTL", str(SUBSCRIPTION_TTL))] if subscribing else []
+        ok = self.answers.ok(request.message_type, request.headers, extra)
         await self._record(record, request)
-        if self.mode == "trickle":
-            for i in range(len(ok)):
-                await self._write(writer, ok[i : i + 1])
-                await asyncio.sleep(TRICKLE_INTERVAL)
+        delivery = await self._deliver(record) if isinstance(record, Notification) else None
+        if delivery is None or not record.wants_socket_callback or not self.answers.calls_back:
+            await self._reply(conn, reader, ok, None)
             return
-        callback = self._callback_message(request)
-        if callback is None:
-            await self._write(writer, ok)
-        elif self.callback_same_chunk:
-            await asyncio.sleep(self.callback_delay)
-            await self._write(writer, ok + callback)
-        else:
-            await self._write(writer, ok)
-            await asyncio.sleep(self.callback_delay)
-            await self._write(writer, callback)
+        assert isinstance(record, Notification)
+        await self._reply(conn, reader, ok, self._callback(conn, delivery))
 
-    async def _read_request(self, reader: asyncio.StreamReader) -> ReceivedRequest | None:
+    async def _callback(self, conn: _Connection, delivery: Delivery) -> bytes:
+        """The ``-CALLBACK`` once the user acts; CLOSED once it can no longer happen."""
+        conn.waiting = delivery
+        try:
+            result = await asyncio.wait_for(
+                asyncio.shield(delivery.outcome), self.limits.callback_wait
+            )
+        except asyncio.TimeoutError:
+            result = CLOSED
+        conn.last_active = asyncio.get_running_loop().time()
+        return self.answers.callback(delivery.notification, result)
+
+    async def _deliver(self, notification: Notification) -> Delivery | None:
+        if self.display is None:
+            return None
+        registration = self.registrations.get(notification.application)
+        if registration is None:  # forgotten meanwhile (over the application limit)
+            return None
+        delivery = Delivery(notification, registration)
+        try:
+            await asyncio.wait_for(self.display.show(delivery), self.limits.display_timeout)
+        except Exception:
+            log.exception("receiver: the display failed to show %r", notification.title[:60])
+            delivery.settle(CLOSED)
+        return delivery
+
+    async def _read_request(
+        self, conn: _Connection, reader: asyncio.StreamReader
+    ) -> ReceivedRequest | None:
         """The parsed request; None if the client closed first; RequestRejected otherwise."""
-        parser = RequestParser(password=self.password, max_size=self.max_request_size)
+        limits = self.limits
+        parser = RequestParser(password=self.password, max_size=limits.max_request_size)
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.read_timeout
+        deadline = loop.time() + limits.request_timeout
         eof = False
         while True:
             try:
@@ -396,158 +424,92 @@ class Receiver:
                 raise RequestRejected(300, str(exc)) from None
             if request is not None or eof:
                 return request
+            left = deadline - loop.time()
             try:
                 data = await asyncio.wait_for(
-                    reader.read(_READ_SIZE), max(deadline - loop.time(), 0)
+                    reader.read(_READ_SIZE), max(min(left, limits.idle_timeout), 0)
                 )
             except asyncio.TimeoutError:
-                raise RequestRejected(
-                    200, f"timed out after {self.read_timeout:g}s waiting for the request"
-                ) from None
+                if left <= limits.idle_timeout:
+                    why = f"the request took longer than {limits.request_timeout:g}s"
+                else:
+                    why = f"nothing arrived for {limits.idle_timeout:g}s"
+                raise RequestRejected(200, f"timed out: {why}") from None
+            conn.last_active = loop.time()
+            self._hold(conn, len(data))
             parser.feed(data)
             eof = not data
 
-    async def _hold(self, reader: asyncio.StreamReader) -> None:
-        """Silent mode: keep the socket open, reading, until the client leaves or stop()."""
+    def _hold(self, conn: _Connection, n: int) -> None:
+        conn.held += n
+        self._in_flight += n
+        if self._in_flight > self.limits.memory_budget and conn.held > _FREE_ALLOWANCE:
+            raise RequestRejected(
+                500, "the receiver holds too much unfinished data; try again shortly"
+            )
+
+    def _release(self, conn: _Connection) -> None:
+        self._in_flight -= conn.held
+        conn.held = 0
+
+    # -- answering (misbehaving test receivers override these) --------------------------
+
+    async def _reply(
+        self, conn: _Connection, reader: asyncio.StreamReader, ok: bytes,
+        callback: asyncio.Future[bytes] | Any | None,
+    ) -> None:
+        """Write ``-OK``; then, for a socket callback, the ``-CALLBACK`` in its own write.
+
+        Never both in one write: several real clients read only the first message of a
+        chunk and would lose the callback.
+        """
+        await self._write(conn.writer, ok)
+        if callback is not None:
+            await self._write(conn.writer, await callback)
+
+    async def _refuse(
+        self, conn: _Connection, reader: asyncio.StreamReader, exc: RequestRejected,
+        message_type: str | None,
+    ) -> None:
+        """Answer ``-ERROR`` and close; nothing of the refused request is kept."""
+        await self._record_rejection(conn, exc, message_type)
+        await self._write(conn.writer, self.answers.error(exc.code, exc.description, message_type))
+        # Closing with unread input would reset the connection and could destroy the
+        # reply in flight: say we are done, then drain (without keeping) what still comes.
+        if conn.writer.can_write_eof():
+            conn.writer.write_eof()
+        with contextlib.suppress(asyncio.TimeoutError):
+            linger = min(_LINGER, self.limits.idle_timeout)
+            await asyncio.wait_for(self._drain_input(reader), linger)
+
+    async def _record_rejection(
+        self, conn: _Connection, exc: RequestRejected, message_type: str | None
+    ) -> None:
+        rejection = Rejection(exc.code, exc.description, message_type, conn.peer, time.time())
+        await self._record(rejection)
+
+    @staticmethod
+    async def _drain_input(reader: asyncio.StreamReader) -> None:
         while await reader.read(_READ_SIZE):
             pass
 
-    # -- validation --------------------------------------------------------------------
-
-    def _accept(self, request: ReceivedRequest, peer: str) -> tuple[list[tuple[str, str]], Record]:
-        """The -OK headers and what to keep, or RequestRejected with the strict code."""
-        h = request.headers
-        now = _now()
-        if request.message_type == "REGISTER":
-            _require(h, "Application-Name", "Notifications-Count")
-            events: dict[str, bool] = {}
-            icons: dict[str, bytes | None] = {}
-            names: dict[str, str] = {}
-            for block in request.blocks[1:]:
-                _require(block, "Notification-Name")
-                name = block["Notification-Name"]
-                events[name] = _flag(block.get("Notification-Enabled"))
-                icons[name] = _icon(request, block.get("Notification-Icon"))[0]
-                names[name] = block.get("Notification-Display-Name", name)
-            record: Record = Registration(
-                h["Application-Name"], events, _icon(request, h.get("Application-Icon"))[0],
-                icons, names, h, peer, now,
-            )
-            return [], record
-        if request.message_type == "NOTIFY":
-            _require(h, "Application-Name", "Notification-Name", "Notification-Title")
-            app, name = h["Application-Name"], h["Notification-Name"]
-            registration = self.registrations.get(app)
-            if registration is None:
-                raise RequestRejected(401, f"application {app!r} is not registered")
-            if name not in registration.events:
-                raise RequestRejected(402, f"notification {name!r} is not registered")
-            if self.style == "growl-mac" and not registration.events[name]:
-                raise RequestRejected(404, f"notification {name!r} is disabled")
-            icon, icon_url = _icon(request, h.get("Notification-Icon"))
-            record = Notification(
-                application=app, name=name, title=h["Notification-Title"],
-                text=h.get("Notification-Text", ""), icon=icon, headers=h,
-                id=h.get("Notification-ID"), sticky=_flag(h.get("Notification-Sticky")),
-                priority=_int(h.get("Notification-Priority")),
-                callback_target=h.get("Notification-Callback-Target"),
-                coalescing_id=h.get("Notification-Coalescing-ID"),
-                callback_context=h.get("Notification-Callback-Context"),
-                callback_context_type=h.get("Notification-Callback-Context-Type"),
-                icon_url=icon_url, peer=peer, received_at=now,
-            )
-            ok = [("Notification-ID", h.get("Notification-ID", ""))]
-            return ok, record
-        _require(h, "Subscriber-ID", "Subscriber-Name")
-        record = Subscription(
-            h["Subscriber-ID"], h["Subscriber-Name"],
-            _int(h.get("Subscriber-Port"), DEFAULT_PORT), h, peer, now,
-        )
-        return [("Subscription-TTL", str(SUBSCRIPTION_TTL))], record
-
-    # -- answering ---------------------------------------------------------------------
-
-    def _ok(self, request: ReceivedRequest, extra: list[tuple[str, str]]) -> bytes:
-        action = [("Response-Action", request.message_type)]
-        if self.style == "growl-for-linux":  # it echoes nothing
-            return encode_response("-OK", action)
-        return encode_response("-OK", [*action, *extra, *_data_headers(request.headers)])
-
-    def _error(self, code: int, description: str, action: str | None) -> bytes:
-        if self.style == "growl-for-linux":
-            # No NONE and no Error-Code: "GNTP/1.0 -ERROR Invalid data".
-            data = encode_response("-ERROR", [("Error-Description", _GOL_ERROR)])
-            return data.replace(b" NONE\r\n", f" {_GOL_ERROR}\r\n".encode(), 1)
-        headers = [("Response-Action", action)] if action else []
-        headers += [("Error-Code", str(code)), ("Error-Description", description)]
-        return self._frame(encode_response("-ERROR", headers))
-
-    def _frame(self, message: bytes) -> bytes:
-        # Growl on macOS ends every message with one more CRLF.
-        return message + b"\r\n" if self.style == "growl-mac" else message
-
-    def _callback_message(self, request: ReceivedRequest) -> bytes | None:
-        h = request.headers
-        wanted = (
-            request.message_type == "NOTIFY"
-            and self.callback is not None
-            and self.style != "growl-for-linux"  # it never calls back
-            and "Notification-Callback-Context" in h
-            and "Notification-Callback-Context-Type" in h
-            and not h.get("Notification-Callback-Target")
-        )
-        if not wanted:
-            return None
-        assert self.callback is not None
-        headers: Iterable[tuple[str, str]] = [
-            ("Application-Name", h["Application-Name"]),
-            ("Notification-ID", h.get("Notification-ID", "")),
-            ("Notification-Callback-Result", self.callback),
-            ("Notification-Callback-Timestamp", time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime())),
-            ("Notification-Callback-Context", h["Notification-Callback-Context"]),
-            ("Notification-Callback-Context-Type", h["Notification-Callback-Context-Type"]),
-            *_data_headers(h),
-        ]
-        return self._frame(encode_response("-CALLBACK", headers))
-
-    async def _reject(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: str,
-        exc: RequestRejected, action: str | None,
-    ) -> None:
-        await self._record(Rejection(exc.code, exc.description, action, peer, _now()))
-        data = self._error(exc.code, exc.description, action)
-        if self.mode == "silent":
-            await self._hold(reader)
-            return
-        if self.mode == "close-mid-response":
-            await self._write_half(writer, data)
-            return
-        await self._write(writer, data)
-        # Closing with unread input would reset the connection and could destroy the
-        # reply in flight: say we are done, then drain what the client still sends.
-        if writer.can_write_eof():
-            writer.write_eof()
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self._hold(reader), min(_LINGER, self.read_timeout))
-
-    async def _write(self, writer: asyncio.StreamWriter, data: bytes) -> None:
+    @staticmethod
+    async def _write(writer: asyncio.StreamWriter, data: bytes) -> None:
         writer.write(data)
         await writer.drain()
-
-    async def _write_half(self, writer: asyncio.StreamWriter, data: bytes) -> None:
-        await self._write(writer, data[: len(data) // 2])
 
 
 class ReceiverThread:
     """A :class:`Receiver` on a fresh event loop in a daemon thread, for sync code.
 
-    ``with ReceiverThread(**receiver_kwargs) as server:`` starts it (``start()`` returns
-    once it listens, or raises its bind error) and stops it. The record lists below are
-    snapshots taken under the receiver's lock.
+    ``with ReceiverThread(Receiver(...)) as server:`` starts it (``start()`` returns once
+    it listens, or raises its bind error) and stops it; ``ReceiverThread()`` runs a
+    default strict receiver on loopback. The record lists below are snapshots taken
+    under the receiver's lock.
     """
 
-    def __init__(self, **receiver_kwargs: object) -> None:
-        self.receiver = Receiver(**receiver_kwargs)  # type: ignore[arg-type]
+    def __init__(self, receiver: Receiver | None = None) -> None:
+        self.receiver = receiver if receiver is not None else Receiver()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
 
@@ -598,6 +560,16 @@ class ReceiverThread:
             loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout)
 
+    def call(self, func: Callable[[], Any], timeout: float = 10.0) -> Any:
+        """Run ``func()`` on the receiver's loop and return its result (awaited if a coroutine)."""
+        assert self._loop is not None, "start() first"
+
+        async def run() -> Any:
+            result = func()
+            return await result if asyncio.iscoroutine(result) else result
+
+        return asyncio.run_coroutine_threadsafe(run(), self._loop).result(timeout)
+
     def __enter__(self) -> ReceiverThread:
         return self.start()
 
@@ -609,7 +581,7 @@ class ReceiverThread:
         return self.receiver.wait_for_sync(count, timeout)
 
     def wait_for_requests(self, count: int, timeout: float = 5.0) -> list[ReceivedRequest]:
-        """All parsed requests (accepted or not) once at least ``count`` arrived."""
+        """All accepted requests once at least ``count`` arrived."""
         return self.receiver.wait_for_sync(count, timeout, "requests")
 
     # Snapshots: the server thread appends while tests read.
@@ -617,7 +589,9 @@ class ReceiverThread:
     def _snapshot(self, name: str) -> Any:
         with self.receiver._cond:
             value = getattr(self.receiver, name)
-            return value.copy() if hasattr(value, "copy") else value
+            if isinstance(value, deque):
+                return list(value)
+            return dict(value) if isinstance(value, dict) else value
 
     @property
     def host(self) -> str:
@@ -654,84 +628,3 @@ class ReceiverThread:
     @property
     def connections(self) -> int:
         return self._snapshot("connections")
-
-
-# -- command line ----------------------------------------------------------------------
-
-
-def _shorten(text: str, limit: int = 60) -> str:
-    text = text.replace("\n", " ⏎ ")
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def describe(record: Record) -> str:
-    """One line for a human: what arrived, from whom, when."""
-    stamp = time.strftime("%H:%M:%S", time.localtime(record.received_at))
-    if isinstance(record, Notification):
-        icon = f"icon {len(record.icon)} bytes" if record.icon is not None else "no icon"
-        text = f" — {_shorten(record.text)}" if record.text else ""
-        body = f"NOTIFY    {record.application}: {_shorten(record.title)}{text} [{icon}]"
-    elif isinstance(record, Registration):
-        names = ", ".join(record.events)
-        icon = f"icon {len(record.icon)} bytes" if record.icon is not None else "no icon"
-        count = f"{len(record.events)} type{'' if len(record.events) == 1 else 's'}"
-        body = f"REGISTER  {record.application}: {count} ({names}) [{icon}]"
-    elif isinstance(record, Subscription):
-        body = f"SUBSCRIBE {record.name} (id {record.id}, port {record.port})"
-    else:
-        what = record.message_type or "request"
-        body = f"REJECTED  {what} with {record.code}: {record.description}"
-    return f"{stamp} {body} from {record.peer}"
-
-
-def _arguments(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="gntp-receiver",
-        description="A GNTP server that prints every notification it receives: run it on a "
-        "machine, point a kernel's notifications at it, and see whether they arrive.",
-    )
-    parser.add_argument("--host", default="0.0.0.0", help="address to listen on (0.0.0.0: all)")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="0 picks a free port")
-    parser.add_argument("--password", help="require this password (key hash verified)")
-    parser.add_argument("--style", choices=STYLES, default="strict", help="answer like this server")
-    parser.add_argument(
-        "--callback", choices=CALLBACK_RESULTS, help="answer socket callbacks with this result"
-    )
-    return parser.parse_args(argv)
-
-
-async def _run(args: argparse.Namespace) -> int:
-    def show(record: Record) -> None:
-        print(describe(record), flush=True)
-
-    receiver = Receiver(
-        args.host, args.port, password=args.password, style=args.style,
-        callback=args.callback, listener=show,
-    )
-    try:
-        await receiver.start()
-    except OSError as exc:
-        print(f"cannot listen on {receiver.address}: {exc.strerror or exc}", file=sys.stderr)
-        return 1
-    print(f"listening on {receiver.address} (Ctrl-C stops)", flush=True)
-    try:
-        await asyncio.Event().wait()  # until Ctrl-C cancels us
-    finally:
-        await receiver.stop()
-    return 0  # pragma: no cover - only reached by cancellation
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``gntp-receiver`` / ``python -m gntp_jupyter.gntp.receiver``."""
-    args = _arguments(argv)
-    with contextlib.suppress(AttributeError, ValueError):
-        sys.stdout.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
-    try:
-        return asyncio.run(_run(args))
-    except KeyboardInterrupt:
-        print("stopped", flush=True)
-        return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

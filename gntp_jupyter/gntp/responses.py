@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .exceptions import GNTPAuthError, GNTPServerError
-from .headers import Headers
+from .headers import Headers, parse_int
 
 __all__ = [
     "CallbackResponse",
@@ -56,8 +56,8 @@ class OKResponse(Response):
 
     @property
     def subscription_ttl(self) -> int | None:
-        ttl = self.headers.get("Subscription-TTL")
-        return int(ttl) if ttl and ttl.strip().isdigit() else None
+        ttl = parse_int(self.headers.get("Subscription-TTL"))
+        return ttl if ttl is not None and ttl >= 0 else None
 
 
 @dataclass(frozen=True)
@@ -66,8 +66,8 @@ class ErrorResponse(Response):
 
     @property
     def code(self) -> int | None:
-        raw = self.headers.get("Error-Code", "").strip()
-        return int(raw) if raw.isdigit() else None
+        code = parse_int(self.headers.get("Error-Code"))
+        return code if code is not None and code >= 0 else None
 
     @property
     def description(self) -> str:

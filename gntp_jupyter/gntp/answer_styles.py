@@ -1,0 +1,80 @@
+"""How each real server words its answers, so a receiver can stand in for any of them.
+
+"strict" and "windows" answer as Growl for Windows: ``Notification-ID`` and ``Data-*``
+headers echoed, every error with a code. "growl-mac" ends every message with one more
+CRLF and refuses disabled types (404). "growl-for-linux" echoes nothing, sends its bare
+``-ERROR Invalid data`` and never calls back.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from .encoding import encode_response
+from .headers import Headers
+from .records import Notification
+
+__all__ = ["STYLES", "AnswerStyle"]
+
+STYLES = ("strict", "windows", "growl-mac", "growl-for-linux")
+_GOL_ERROR = "Invalid data"
+
+
+def _data_headers(headers: Headers) -> list[tuple[str, str]]:
+    return [(n, v) for n, v in headers.items() if n.lower().startswith("data-")]
+
+
+@dataclass(frozen=True)
+class AnswerStyle:
+    """The bytes of ``-OK``, ``-ERROR`` and ``-CALLBACK`` in one server's dialect."""
+
+    name: str = "strict"
+
+    def __post_init__(self) -> None:
+        if self.name not in STYLES:
+            raise ValueError(f"style must be one of {', '.join(STYLES)}, not {self.name!r}")
+
+    @property
+    def refuses_disabled(self) -> bool:
+        return self.name == "growl-mac"
+
+    @property
+    def calls_back(self) -> bool:
+        return self.name != "growl-for-linux"
+
+    def _frame(self, message: bytes) -> bytes:
+        return message + b"\r\n" if self.name == "growl-mac" else message
+
+    def ok(
+        self, message_type: str, request_headers: Headers, extra: list[tuple[str, str]]
+    ) -> bytes:
+        action = [("Response-Action", message_type)]
+        if self.name == "growl-for-linux":
+            return encode_response("-OK", action)
+        if message_type == "NOTIFY":  # "even if it was an empty string" (the spec)
+            extra = [("Notification-ID", request_headers.get("Notification-ID", "")), *extra]
+        return self._frame(
+            encode_response("-OK", [*action, *extra, *_data_headers(request_headers)])
+        )
+
+    def error(self, code: int, description: str, message_type: str | None) -> bytes:
+        if self.name == "growl-for-linux":
+            data = encode_response("-ERROR", [("Error-Description", _GOL_ERROR)])
+            return data.replace(b" NONE\r\n", f" {_GOL_ERROR}\r\n".encode(), 1)
+        headers = [("Response-Action", message_type)] if message_type else []
+        headers += [("Error-Code", str(code)), ("Error-Description", description)]
+        return self._frame(encode_response("-ERROR", headers))
+
+    def callback(self, notification: Notification, result: str) -> bytes:
+        stamp = time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime())
+        headers = [
+            ("Application-Name", notification.application),
+            ("Notification-ID", notification.id or ""),
+            ("Notification-Callback-Result", result),
+            ("Notification-Callback-Timestamp", stamp),
+            ("Notification-Callback-Context", notification.callback_context or ""),
+            ("Notification-Callback-Context-Type", notification.callback_context_type or ""),
+            *_data_headers(notification.headers),
+        ]
+        return self._frame(encode_response("-CALLBACK", headers))

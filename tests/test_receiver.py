@@ -526,3 +526,184 @@ async def test_async_receiver_and_wait_for():
         assert kinds == [OKResponse, CallbackResponse]
         with pytest.raises(TimeoutError):
             await server.wait_for(2, timeout=0.1)
+
+
+# -- safe on a network: every bound, each with the input that used to break it ----------
+
+
+def raw_notify(extra: str = "", sections: bytes = b"") -> bytes:
+    head = (
+        "GNTP/1.0 NOTIFY NONE\r\nApplication-Name: App\r\nNotification-Name: done\r\n"
+        f"Notification-Title: Title\r\n{extra}\r\n"
+    )
+    return head.encode() + sections
+
+
+def test_many_resource_references_cost_linear_work(receiver_factory):
+    # 120,000 references and their sections (14 MB). A list-based parser needs minutes for
+    # this (32,000 took 4.5 s of CPU); a linear one answers well within the socket timeout.
+    server = receiver_factory()
+    ok(server, register())
+    count = 120_000
+    ids = [f"{i:032x}" for i in range(count)]
+    extra = "".join(f"X-R{i}: x-growl-resource://{rid}\r\n" for i, rid in enumerate(ids))
+    sections = b"".join(b"Identifier: %s\r\nLength: 1\r\n\r\nx\r\n\r\n" % rid.encode()
+                        for rid in ids)
+    response = answer_within(server, raw_notify(extra, sections), timeout=30)
+    assert isinstance(response, OKResponse), response
+    (request,) = [r for r in server.requests if r.message_type == "NOTIFY"]
+    assert len(request.resources) == count
+
+
+def answer_within(server: ReceiverThread, data: bytes, timeout: float) -> Response:
+    (only,) = responses(talk(server, data, timeout=timeout))
+    return only
+
+
+@pytest.mark.parametrize(
+    ("data", "code"),
+    [
+        (raw_notify("", b"").replace(b"NOTIFY", b"REGISTER").replace(
+            b"Notification-Title: Title", b"Notifications-Count: \xc2\xb2"), 303),
+        (raw_notify("Notification-Icon: x-growl-resource://ab\r\n",
+                    "Identifier: ab\r\nLength: ²\r\n\r\n".encode()), 300),
+        (raw_notify("Notification-Icon: x-growl-resource://ab\r\n",
+                    "Identifier: ab\r\nLength: ٣\r\n\r\nabc\r\n\r\n".encode()), 300),
+    ],
+    ids=["count-superscript-two", "length-superscript-two", "length-arabic-indic-three"],
+)
+def test_non_ascii_digits_are_an_error_answer_not_a_crash(receiver, caplog, data, code):
+    ok(receiver, register())
+    assert error_code(receiver, data) == code
+    assert [r.levelname for r in caplog.records if r.levelname == "ERROR"] == []
+
+
+def test_refused_requests_are_not_kept(receiver):
+    assert error_code(receiver, encode_request(notify(icon=Resource(AWKWARD)))) == 401
+    assert receiver.requests == [] and receiver.notifications == []
+    (rejection,) = receiver.rejections
+    assert (rejection.code, rejection.message_type) == (401, "NOTIFY")
+
+
+def test_records_are_bounded(receiver_factory):
+    server = receiver_factory(history=3, applications=2)
+    for app in ("A", "B", "C"):
+        ok(server, register(app))
+    assert list(server.registrations) == ["B", "C"]  # the least recently registered went
+    for i in range(5):
+        ok(server, notify("C", title=f"n{i}"))
+    assert [n.title for n in server.notifications] == ["n2", "n3", "n4"]
+    assert len(server.requests) == 3
+
+
+def test_ok_and_callback_always_carry_the_notification_id(receiver_factory):
+    server = receiver_factory(callback="CLICKED")
+    ok(server, register())
+    extra = "Notification-Callback-Context: c\r\nNotification-Callback-Context-Type: t\r\n"
+    data = talk(server, raw_notify(extra))
+    assert data.count(b"\r\nNotification-ID: \r\n") == 2  # in -OK and in -CALLBACK
+    assert [type(r) for r in responses(data)] == [OKResponse, CallbackResponse]
+
+
+def test_an_idle_connection_is_dropped(receiver_factory):
+    server = receiver_factory(idle_timeout=0.3, request_timeout=30)
+    with socket.create_connection((server.host, server.port), timeout=10) as sock:
+        (response,) = responses(sock.recv(4096) + sock.recv(4096))
+    assert isinstance(response, ErrorResponse) and response.code == 200
+    assert "nothing arrived" in response.description
+
+
+def test_a_slow_sender_is_dropped_at_the_request_deadline(receiver_factory):
+    server = receiver_factory(idle_timeout=5, request_timeout=0.6)
+    data = encode_request(register())
+    got = b""
+    with socket.create_connection((server.host, server.port), timeout=10) as sock:
+        sock.settimeout(0.1)
+        for byte in data:  # one byte per 0.1 s: never idle, never finished
+            try:
+                sock.sendall(bytes([byte]))
+                got += sock.recv(4096)
+            except (TimeoutError, BlockingIOError):
+                continue
+            except OSError:
+                break
+            if got.endswith(b"\r\n\r\n"):
+                break
+    (response,) = responses(got)
+    assert isinstance(response, ErrorResponse) and response.code == 200
+    assert "longer than 0.6s" in response.description
+
+
+def _descriptor_limit(limit: int):
+    def apply() -> None:
+        import resource
+
+        hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        resource.setrlimit(resource.RLIMIT_NOFILE, (limit, hard))
+
+    return apply
+
+
+def _room_for(descriptors: int) -> None:
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < descriptors:
+        if hard != resource.RLIM_INFINITY and hard < descriptors:
+            pytest.skip(f"needs {descriptors} descriptors, the hard limit is {hard}")
+        resource.setrlimit(resource.RLIMIT_NOFILE, (descriptors, hard))
+
+
+def test_idle_connections_cannot_lock_out_a_sender(receiver_cli):
+    # 1,100 idle connections against the usual 1024-descriptor limit: a receiver without
+    # a connection cap runs out of descriptors and a real sender can no longer get in.
+    _room_for(1400)
+    child = receiver_cli("--print", "--quiet", preexec_fn=_descriptor_limit(1024))
+    idle = []
+    try:
+        for _ in range(1100):
+            idle.append(socket.create_connection((child.host, child.port), timeout=10))
+        p = Publisher("Busy", ["done"], host=child.host, port=child.port, timeout=10)
+        p.register()
+        assert p.publish("done", "still served").action == "NOTIFY"
+    finally:
+        for sock in idle:
+            sock.close()
+
+
+def _peak_rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    pytest.skip("no VmHWM in /proc (not Linux)")
+
+
+def test_memory_for_unfinished_requests_is_bounded(receiver_cli):
+    # 32 clients each holding most of a 16 MiB request: 514 MiB without a budget.
+    child = receiver_cli("--print", "--quiet")
+    before = _peak_rss_kib(child.proc.pid)
+    head = raw_notify("Notification-Icon: x-growl-resource://big\r\n",
+                      b"Identifier: big\r\nLength: 16000000\r\n\r\n")
+    body = b"\0" * (15 * 1024 * 1024)
+    socks: list[socket.socket] = []
+
+    def hold() -> None:
+        sock = socket.create_connection((child.host, child.port), timeout=30)
+        socks.append(sock)
+        with contextlib.suppress(OSError):  # refused mid-way: the receiver closed on us
+            sock.sendall(head + body)
+
+    threads = [threading.Thread(target=hold) for _ in range(32)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        p = Publisher("Small", ["done"], host=child.host, port=child.port, timeout=10)
+        p.register()
+        assert p.publish("done", "a small request still passes").action == "NOTIFY"
+        grown_mib = (_peak_rss_kib(child.proc.pid) - before) / 1024
+        assert grown_mib < 256, f"the receiver grew by {grown_mib:.0f} MiB"
+    finally:
+        for sock in socks:
+            sock.close()

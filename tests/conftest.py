@@ -11,6 +11,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pytest
 from desktop_session import BUS_TOOLS, Dunst, SessionBus
@@ -23,6 +24,9 @@ from traitlets.config import Config
 
 from gntp_jupyter.config import ENV_VARS
 from gntp_jupyter.gntp.receiver import ReceiverThread
+
+if TYPE_CHECKING:
+    from fake_notifications import FakeNotifications
 
 # --- growl-for-linux (real GNTP server) -------------------------------------------------
 # One gol per test session: starting it costs about a second and the port is machine-wide.
@@ -240,6 +244,16 @@ def session_bus() -> Iterator[SessionBus]:
         pytest.skip(reason)
     with SessionBus() as bus:
         yield bus
+
+
+@pytest.fixture
+def fake_notifications(session_bus: SessionBus) -> Iterator[FakeNotifications]:
+    """A fake org.freedesktop.Notifications on ``session_bus`` (its ``.bus``)."""
+    pytest.importorskip("dbus_fast", reason="needs dbus-fast (pip install desktop-notifier)")
+    from fake_notifications import FakeNotifications
+
+    with FakeNotifications(session_bus) as fake:
+        yield fake
 
 
 @pytest.fixture

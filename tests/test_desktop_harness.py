@@ -1,4 +1,4 @@
-"""The desktop harness works: real dunst under Xvfb, and a private session bus.
+"""The desktop harness works: real dunst under Xvfb, and the fake Notifications service.
 
 Clients here are notify-send, dunstctl and a small dbus-fast client written below, so the
 harness is checked independently of the package's own desktop display.
@@ -23,6 +23,7 @@ from gol import group_members
 pytest.importorskip("dbus_fast", reason="needs dbus-fast (pip install desktop-notifier)")
 from dbus_fast import Variant
 from dbus_fast.aio import MessageBus
+from fake_notifications import CAPABILITIES, FakeNotifications
 
 NAME = "org.freedesktop.Notifications"
 PATH = "/org/freedesktop/Notifications"
@@ -104,6 +105,14 @@ class Client:
 
     async def next_action(self) -> tuple[int, str]:
         return await asyncio.wait_for(self.actions.get(), WAIT)
+
+
+@pytest_asyncio.fixture
+async def fake_client(fake_notifications: FakeNotifications) -> AsyncIterator[Client]:
+    client = await Client.connect(fake_notifications.bus.address)
+    yield client
+    client.bus.disconnect()
+    await client.bus.wait_for_disconnect()
 
 
 @pytest_asyncio.fixture
@@ -273,3 +282,95 @@ def test_session_bus_has_no_activation(session_bus: SessionBus) -> None:
     assert result.returncode != 0
     assert "ServiceUnknown" in result.stderr
     assert session_bus.env()["DBUS_SESSION_BUS_ADDRESS"] == session_bus.address
+
+
+@pytest.mark.asyncio
+async def test_fake_replaces_id_keeps_one_notification(
+    fake_notifications: FakeNotifications, fake_client: Client
+) -> None:
+    hints = {"urgency": Variant("y", 2), "image-path": Variant("s", "/tmp/x.png")}
+    first = await fake_client.notify("one", body="b", actions=["default", "Open"], hints=hints)
+    second = await fake_client.notify("two", replaces_id=first, expire_timeout=0)
+    third = await fake_client.notify("three")
+
+    assert (first, second, third) == (1, 1, 2)
+    calls = fake_notifications.wait_for(3)
+    assert calls[0].hints == {"urgency": 2, "image-path": "/tmp/x.png"}
+    assert (calls[0].actions, calls[0].app_name, calls[0].body) == (
+        ["default", "Open"], "harness-test", "b"
+    )
+    assert (calls[1].replaces_id, calls[1].id, calls[1].expire_timeout) == (1, 1, 0)
+    assert {id: call.summary for id, call in fake_notifications.displayed.items()} == {
+        1: "two", 2: "three"
+    }
+
+
+@pytest.mark.asyncio
+async def test_fake_click_dismiss_expire_close_signals(
+    fake_notifications: FakeNotifications, fake_client: Client
+) -> None:
+    a = await fake_client.notify("a", actions=["default", "Open", "rerun", "Run again"])
+    b = await fake_client.notify("b")
+    c = await fake_client.notify("c")
+
+    fake_notifications.click(a, "rerun")
+    assert await fake_client.next_action() == (a, "rerun")
+    fake_notifications.click(a)
+    assert await fake_client.next_action() == (a, "default")
+    fake_notifications.dismiss(a)
+    assert await fake_client.next_closed() == (a, 2)
+    fake_notifications.expire(b)
+    assert await fake_client.next_closed() == (b, 1)
+    await fake_client.interface.call_close_notification(c)
+    assert await fake_client.next_closed() == (c, 3)
+
+    assert fake_notifications.displayed == {}
+    with pytest.raises(KeyError):
+        fake_notifications.click(a)
+
+
+@pytest.mark.asyncio
+async def test_fake_capabilities_and_server_information(fake_client: Client) -> None:
+    assert await fake_client.interface.call_get_capabilities() == list(CAPABILITIES)
+    name, vendor, _version, spec = await fake_client.interface.call_get_server_information()
+    assert (name, vendor, spec) == ("gntp-jupyter-fake", "gntp_jupyter", "1.2")
+
+
+def test_fake_refuses_a_bus_where_the_name_is_taken(
+    fake_notifications: FakeNotifications,
+) -> None:
+    with pytest.raises(RuntimeError, match="already owned"):
+        FakeNotifications(fake_notifications.bus).start()
+
+
+def test_fake_wait_for_times_out(fake_notifications: FakeNotifications) -> None:
+    with pytest.raises(TimeoutError, match="0 of 1 Notify calls"):
+        fake_notifications.wait_for(1, timeout=0.1)
+
+
+@pytest.mark.asyncio
+async def test_desktop_notifier_talks_to_the_fake(
+    fake_notifications: FakeNotifications, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The library the display is built on finds the fake through the environment."""
+    desktop_notifier = pytest.importorskip("desktop_notifier")
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", fake_notifications.bus.address)
+    clicked, dismissed = asyncio.Event(), asyncio.Event()
+    notifier = desktop_notifier.DesktopNotifier(app_name="harness")
+
+    try:
+        await notifier.send(title="T", message="M", on_clicked=clicked.set)
+        await notifier.send(title="U", message="N", on_dismissed=dismissed.set)
+        first, second = await asyncio.to_thread(fake_notifications.wait_for, 2)
+        await asyncio.to_thread(fake_notifications.click, first.id)
+        await asyncio.to_thread(fake_notifications.dismiss, second.id)
+
+        await asyncio.wait_for(clicked.wait(), WAIT)
+        await asyncio.wait_for(dismissed.wait(), WAIT)
+    finally:
+        # desktop-notifier 6.2 has no close(): its D-Bus connection would leak a socket.
+        bus = getattr(getattr(notifier, "_backend", None), "bus", None)
+        if bus is not None:
+            bus.disconnect()
+            await bus.wait_for_disconnect()
+    assert (first.app_name, first.summary, first.body) == ("harness", "T", "M")

@@ -24,6 +24,7 @@ import platform
 import webbrowser
 from collections import OrderedDict
 from collections.abc import Callable
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from ..gntp.receiver import Delivery
@@ -164,12 +165,17 @@ class DesktopDisplay:
             title=for_desktop(n.title),
             message=body,
             urgency=Urgency[urgency_for(n.priority)],
-            icon=Icon(path=icon) if icon else None,
+            icon=Icon(path=Path(icon)) if icon else None,
             timeout=0 if n.sticky else -1,  # 0: never expires; -1: the service's default
             on_clicked=lambda: self._clicked(identifier),
             on_dismissed=lambda: self._settle(identifier, CLOSED),
         )
         shown = _Shown(delivery, identifier, self._platform_id(identifier))
+        # desktop-notifier logs a failed send and returns as usual: a notification it
+        # does not list was never shown, so nobody can click it.
+        if identifier not in await notifier.get_current_notifications():  # type: ignore[attr-defined]
+            delivery.settle(CLOSED)
+            return shown
         self._track(shown)
         return shown
 
@@ -285,3 +291,7 @@ class DesktopDisplay:
         bus, self._bus = self._bus, None
         if bus is not None:
             bus.disconnect()  # type: ignore[attr-defined]
+        # desktop-notifier has no close(): its D-Bus connection would leak a socket.
+        backend_bus = getattr(getattr(self._notifier, "_backend", None), "bus", None)
+        if backend_bus is not None and hasattr(backend_bus, "disconnect"):
+            backend_bus.disconnect()

@@ -310,7 +310,8 @@ def receiver_cli() -> Iterator[Callable[..., ReceiverProcess]]:
             preexec_fn: Callable[[], None] | None = None) -> ReceiverProcess:
         argv = list(args) if "--port" in args else [*args, "--port", "0"]
         child_env = {k: v for k, v in os.environ.items() if k != "GNTP_PASSWORD"}
-        child_env.update(PYTHONUNBUFFERED="1", PYTHONIOENCODING="utf-8", **(env or {}))
+        child_env.update(env or {})
+        child_env.update(PYTHONUNBUFFERED="1", PYTHONIOENCODING="utf-8")
         proc = subprocess.Popen(
             [sys.executable, "-m", "gntp_jupyter.desktop", *argv],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

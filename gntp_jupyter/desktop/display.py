@@ -92,7 +92,6 @@ class DesktopDisplay:
         self._by_platform_id: dict[int, _Shown] = {}
         self._coalesced: dict[tuple[str, str], _Shown] = {}
         self._lock = asyncio.Lock()
-        self._bus: object | None = None
 
     @classmethod
     async def open(
@@ -256,21 +255,20 @@ class DesktopDisplay:
             return None
 
     async def _watch_freedesktop(self) -> None:
-        from dbus_fast import Message, MessageType
-        from dbus_fast.aio import MessageBus
+        """Hear NotificationClosed on desktop-notifier's own connection.
 
-        bus = await MessageBus().connect()
-        rule = f"type='signal',interface='{_BUS_NAME}',path='{_OBJECT_PATH}'"
-        await bus.call(Message(
-            destination="org.freedesktop.DBus", path="/org/freedesktop/DBus",
-            interface="org.freedesktop.DBus", member="AddMatch", signature="s", body=[rule],
-        ))
-        caps = await bus.call(Message(
-            destination=_BUS_NAME, path=_OBJECT_PATH, interface=_BUS_NAME,
-            member="GetCapabilities",
-        ))
-        if caps is not None and caps.message_type == MessageType.METHOD_RETURN:
-            self.markup = "body-markup" in caps.body[0]
+        Daemons such as dunst send that signal only to the connection that called
+        Notify, so a second connection would never hear it.
+        """
+        from dbus_fast import Message, MessageType
+
+        backend = getattr(self._notifier, "_backend", None)
+        bus, interface = getattr(backend, "bus", None), getattr(backend, "interface", None)
+        if bus is None or interface is None:
+            log.info("desktop-notifier changed: expiry will not be reported as TIMEDOUT")
+            return
+        caps = await interface.call_get_capabilities()
+        self.markup = "body-markup" in caps
 
         def on_message(message: Message) -> None:
             if (
@@ -282,15 +280,11 @@ class DesktopDisplay:
                 self._expired(message.body[0])
 
         bus.add_message_handler(on_message)
-        self._bus = bus
 
     async def close(self) -> None:
         """Answer every tracked notification CLOSED; the bubbles stay on screen."""
         for identifier in list(self._shown):
             self._settle(identifier, CLOSED)
-        bus, self._bus = self._bus, None
-        if bus is not None:
-            bus.disconnect()  # type: ignore[attr-defined]
         # desktop-notifier has no close(): its D-Bus connection would leak a socket.
         backend_bus = getattr(getattr(self._notifier, "_backend", None), "bus", None)
         if backend_bus is not None and hasattr(backend_bus, "disconnect"):

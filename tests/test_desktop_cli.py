@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -86,8 +88,6 @@ def test_beyond_loopback_it_starts_with_a_password_or_the_explicit_flag(flags, e
     )
     argv = [*prefix, sys.executable, "-c", code, "--print", "--host", "0.0.0.0", "--port", "0",
             *flags]
-    import os
-
     child_env = {k: v for k, v in os.environ.items() if k != "GNTP_PASSWORD"}
     with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                           env={**child_env, **env, "PYTHONUNBUFFERED": "1"}) as proc:
@@ -149,3 +149,28 @@ def test_help_shows_the_defaults():
                          capture_output=True, text=True, check=True).stdout
     assert "(default: 127.0.0.1)" in out and "(default: 23053)" in out
     assert "--insecure-no-password" in out and "--password-file" in out
+
+
+def _readme_unit() -> str:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    return readme.split("<!-- systemd-unit -->\n```ini\n", 1)[1].split("```", 1)[0]
+
+
+def _verify_unit(text: str, folder: Path) -> subprocess.CompletedProcess:
+    if shutil.which("systemd-analyze") is None:
+        pytest.skip("systemd is not installed")
+    unit = folder / "gntp-receiver.service"
+    unit.write_text(text)
+    return subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_the_readmes_systemd_unit_verifies(tmp_path):
+    command = Path(sys.executable).parent / "gntp-receiver"
+    assert command.exists(), "pip install -e . puts the command beside the interpreter"
+    unit = _readme_unit()
+    assert "ExecStart=%h/.local/bin/gntp-receiver --desktop" in unit
+    result = _verify_unit(unit.replace("%h/.local/bin/gntp-receiver", str(command)), tmp_path)
+    assert result.returncode == 0, result.stderr
+    broken = _verify_unit(unit.replace("%h/.local/bin/gntp-receiver", "/nonexistent"), tmp_path)
+    assert broken.returncode != 0 and "not executable" in broken.stderr

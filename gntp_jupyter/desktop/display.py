@@ -8,9 +8,9 @@ of the same application with that id (closed, then the new one shown: one bubble
 
 What comes back, for a sender waiting on a socket callback: a click is CLICKED (and a
 URL callback target, http/https only, opens in the browser); a dismissal is CLOSED; an
-expiry is TIMEDOUT. desktop-notifier reports no expiry, so on Linux this module listens
-to the Notifications service's ``NotificationClosed`` signal (reason 1) itself, with
-dbus-fast. A notification that is replaced, or forgotten because too many are open, is
+expiry is TIMEDOUT. desktop-notifier reports no expiry, so on Linux this module hears the
+``NotificationClosed`` signal (reason 1) itself, on desktop-notifier's own dbus-fast
+connection. A notification that is replaced, or forgotten because too many are open, is
 answered CLOSED.
 """
 

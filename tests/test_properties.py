@@ -13,7 +13,7 @@ import itertools
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gntp_jupyter.gntp import NotifyRequest, RegisterRequest, Resource, Security
+from gntp_jupyter.gntp import GNTPError, NotifyRequest, RegisterRequest, Resource, Security
 from gntp_jupyter.gntp.encoding import encode_request, encode_response
 from gntp_jupyter.gntp.parsing import RequestParser, ResponseParser
 from gntp_jupyter.gntp.requests import Event
@@ -193,3 +193,42 @@ def test_responses_parse_the_same_whatever_the_chunking(messages, cuts: list[int
     assert summarize(whole) == [
         (kind, {k: on_the_wire(v) for k, v in headers.items()}) for kind, headers, _ in messages
     ]
+
+
+# -- hostile input: the receiver's parser answers every input with a GNTPError or a request --
+
+def _mutate(edits: list[tuple[int, bytes]]) -> bytes:
+    data = bytearray(_VALID)
+    for at, chunk in edits:
+        data[at : at + len(chunk)] = chunk
+    return bytes(data)
+
+
+_VALID = (
+    b"GNTP/1.0 REGISTER NONE\r\nApplication-Name: A\r\nNotifications-Count: 1\r\n\r\n"
+    b"Notification-Name: n\r\nNotification-Icon: x-growl-resource://ab\r\n\r\n"
+    b"Identifier: ab\r\nLength: 3\r\n\r\nabc\r\n\r\n"
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    data=st.one_of(
+        st.binary(max_size=400),
+        st.lists(st.tuples(st.integers(0, len(_VALID) - 1), st.binary(min_size=1, max_size=4)),
+                 min_size=1, max_size=6).map(_mutate),
+    ),
+    step=st.integers(1, 64),
+    password=st.sampled_from([None, "pw"]),
+)
+def test_any_bytes_give_a_request_or_a_gntp_error(data: bytes, step: int, password) -> None:
+    parser = RequestParser(password=password, max_size=4096)
+    try:
+        for i in range(0, len(data), step):
+            parser.feed(data[i : i + step])
+            while parser.next_request() is not None:
+                pass
+        parser.feed(b"")
+        parser.next_request()
+    except GNTPError:
+        pass

@@ -564,7 +564,7 @@ def answer_within(server: ReceiverThread, data: bytes, timeout: float) -> Respon
     ("data", "code"),
     [
         (raw_notify("", b"").replace(b"NOTIFY", b"REGISTER").replace(
-            b"Notification-Title: Title", b"Notifications-Count: \xc2\xb2"), 303),
+            b"Notification-Title: Title", b"Notifications-Count: \xc2\xb2"), 300),
         (raw_notify("Notification-Icon: x-growl-resource://ab\r\n",
                     "Identifier: ab\r\nLength: ²\r\n\r\n".encode()), 300),
         (raw_notify("Notification-Icon: x-growl-resource://ab\r\n",

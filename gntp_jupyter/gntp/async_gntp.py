@@ -57,6 +57,7 @@ from .client import (
 )
 from .exceptions import GNTPError, GNTPResourceError, GNTPServerError, GNTPValidationError
 from .exchange import Exchange, State
+from .headers import parse_int
 from .options import ClientOptions
 from .publishing import Callback, PublisherBase, SubscriberBase, needs_registration
 from .requests import Event, Request
@@ -262,8 +263,8 @@ async def _download(url: str, timeout: float, max_size: int) -> bytes:
     def on_header(line: str) -> None:
         nonlocal declared
         name, _, value = line.partition(":")
-        if name.strip().lower() == "content-length" and value.strip().isdigit():
-            declared = int(value)
+        if name.strip().lower() == "content-length":
+            declared = parse_int(value)
 
     def on_chunk(chunk: bytes) -> None:
         nonlocal over

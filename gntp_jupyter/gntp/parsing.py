@@ -298,9 +298,12 @@ class RequestParser:
         return len(self._blocks) >= 1 + self._notification_count()
 
     def _notification_count(self) -> int:
-        count = parse_int(self._blocks[0].get("Notifications-Count"))
+        raw = self._blocks[0].get("Notifications-Count", "")
+        if not raw.strip():
+            raise RequestRejected(303, "required header Notifications-Count is missing")
+        count = parse_int(raw)
         if count is None or count < 1:
-            raise RequestRejected(303, "Notifications-Count is missing or not a positive number")
+            raise RequestRejected(300, f"Notifications-Count {raw[:20]!r} is not a positive number")
         return count
 
     def _add_header_chunk(self, chunk: bytes) -> None:

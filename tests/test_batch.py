@@ -152,8 +152,8 @@ def ended(reply: dict) -> float:
 def test_five_queued_cells_are_one_notification(auto_kernel, receiver: ReceiverThread
                                                 ) -> None:
     _, kc = auto_kernel
-    replies = queue(kc, ["import time\nx = 1", "time.sleep(0.3)", "y = x + 1",
-                         "time.sleep(0.1)", "y"])
+    replies = queue(kc, ["import asyncio, time\nx = 1", "time.sleep(0.3)", "y = x + 1",
+                         "await asyncio.sleep(0.1)  # a cell that runs as a task", "y"])
     assert [r["content"]["status"] for r in replies] == ["ok"] * 5
     (got,) = settle(receiver, 1)
     counts = [r["content"]["execution_count"] for r in replies]

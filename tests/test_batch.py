@@ -7,6 +7,7 @@ IPython, where a run is one cell.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -14,7 +15,6 @@ from typing import Any
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
 from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
-from jupyter_client.manager import KernelManager
 from test_kernel import BOUND, KERNEL_NAME, execute, start_kernel
 
 from gntp_jupyter.batch import BATCH_DELAY, Batch, summarize
@@ -111,20 +111,28 @@ def installed_kernel() -> str:
     return KERNEL_NAME
 
 
-@pytest.fixture
-def auto_kernel(receiver: ReceiverThread) -> Iterator[tuple[KernelManager, Any]]:
-    """A kernel with the extension loaded and ``%autonotify --after 0`` (every run)."""
-    km, kc = start_kernel(installed_kernel(), GNTP_HOST=receiver.host, GNTP_PORT=str(receiver.port))
+@contextlib.contextmanager
+def kernel_for(receiver: ReceiverThread, *setup: str) -> Iterator[Any]:
+    """A fresh kernel pointed at ``receiver`` that ran the ``setup`` cells; its client."""
+    km, kc = start_kernel(installed_kernel(), GNTP_HOST=receiver.host,
+                          GNTP_PORT=str(receiver.port))
     try:
-        for cell in ("%load_ext gntp_jupyter", "%autonotify --after 0"):
+        for cell in setup:
             reply, _ = execute(kc, cell)
-            assert reply["content"]["status"] == "ok"
-        time.sleep(BATCH_DELAY * 2)
-        assert receiver.notifications == []  # the cell that turned it on is not counted
-        yield km, kc
+            assert reply["content"]["status"] == "ok", reply["content"]
+        yield kc
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+
+
+@pytest.fixture
+def auto_kernel(receiver: ReceiverThread) -> Iterator[Any]:
+    """A kernel with the extension loaded and ``%autonotify --after 0`` (every run)."""
+    with kernel_for(receiver, "%load_ext gntp_jupyter", "%autonotify --after 0") as kc:
+        time.sleep(BATCH_DELAY * 2)
+        assert receiver.notifications == []  # the cell that turned it on is not counted
+        yield kc
 
 
 def queue(kc: Any, cells: list[str]) -> list[dict]:
@@ -151,7 +159,7 @@ def ended(reply: dict) -> float:
 
 def test_five_queued_cells_are_one_notification(auto_kernel, receiver: ReceiverThread
                                                 ) -> None:
-    _, kc = auto_kernel
+    kc = auto_kernel
     replies = queue(kc, ["import asyncio, time\nx = 1", "time.sleep(0.3)", "y = x + 1",
                          "await asyncio.sleep(0.1)  # a cell that runs as a task", "y"])
     assert [r["content"]["status"] for r in replies] == ["ok"] * 5
@@ -170,7 +178,7 @@ def test_five_queued_cells_are_one_notification(auto_kernel, receiver: ReceiverT
 
 def test_failure_in_cell_3_of_5_is_one_notification_at_once(auto_kernel,
                                                              receiver: ReceiverThread) -> None:
-    _, kc = auto_kernel
+    kc = auto_kernel
     replies = queue(kc, ["a = 1", "b = 2", "d = {}\nd['k']", "c = 3", "e = 4"])
     statuses = [r["content"]["status"] for r in replies]
     assert statuses == ["ok", "ok", "error", "aborted", "aborted"]  # stop-on-error
@@ -184,7 +192,7 @@ def test_failure_in_cell_3_of_5_is_one_notification_at_once(auto_kernel,
 
 
 def test_cells_two_seconds_apart_notify_each(auto_kernel, receiver: ReceiverThread) -> None:
-    _, kc = auto_kernel
+    kc = auto_kernel
     counts = []
     for i in range(3):
         if i:
@@ -198,7 +206,7 @@ def test_cells_two_seconds_apart_notify_each(auto_kernel, receiver: ReceiverThre
 
 
 def test_notify_when_done_is_not_counted_twice(auto_kernel, receiver: ReceiverThread) -> None:
-    _, kc = auto_kernel
+    kc = auto_kernel
     replies = queue(kc, ["p = 1", "%%notify_when_done -t explicit\nq = 2", "r = 3"])
     assert [r["content"]["status"] for r in replies] == ["ok"] * 3
     got = settle(receiver, 2)
@@ -208,7 +216,7 @@ def test_notify_when_done_is_not_counted_twice(auto_kernel, receiver: ReceiverTh
 
 
 def test_turning_autonotify_off_ends_the_run(auto_kernel, receiver: ReceiverThread) -> None:
-    _, kc = auto_kernel
+    kc = auto_kernel
     queue(kc, ["import time\ntime.sleep(0.2)", "%autonotify --off", "'quiet now'"])
     (got,) = settle(receiver, 1)
     assert got.title.endswith(" finished") and "cells" not in got.title

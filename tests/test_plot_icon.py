@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 from PIL import Image, ImageChops, ImageStat
-from test_batch import installed_kernel, queue, settle
-from test_kernel import execute, start_kernel
+from test_batch import kernel_for, queue, settle
+from test_kernel import execute
 
 from gntp_jupyter.demo import tiny_png
 from gntp_jupyter.gntp.receiver import ReceiverThread
@@ -96,16 +96,9 @@ def test_terminal_ipython_has_no_hook(shell) -> None:
 
 @pytest.fixture
 def plot_kernel(receiver: ReceiverThread) -> Iterator[Any]:
-    km, kc = start_kernel(installed_kernel(), GNTP_HOST=receiver.host,
-                          GNTP_PORT=str(receiver.port))
-    try:
-        reply, _ = execute(kc, "%load_ext gntp_jupyter\n%matplotlib inline\n"
-                               "import matplotlib.pyplot as plt\n")
-        assert reply["content"]["status"] == "ok"
+    with kernel_for(receiver, "%load_ext gntp_jupyter\n%matplotlib inline\n"
+                              "import matplotlib.pyplot as plt\n") as kc:
         yield kc
-    finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=True)
 
 
 def displayed_pngs(messages: list[dict]) -> list[bytes]:

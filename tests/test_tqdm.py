@@ -7,8 +7,8 @@ import sys
 import time
 
 import pytest
-from test_batch import installed_kernel
-from test_kernel import execute, start_kernel
+from test_batch import kernel_for
+from test_kernel import execute
 
 from gntp_jupyter.config import GNTPNotifier
 from gntp_jupyter.gntp.receiver import ReceiverThread
@@ -105,18 +105,13 @@ def test_without_tqdm_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_in_a_kernel(receiver: ReceiverThread) -> None:
-    km, kc = start_kernel(installed_kernel(), GNTP_HOST=receiver.host,
-                          GNTP_PORT=str(receiver.port))
-    try:
+    with kernel_for(receiver, "%load_ext gntp_jupyter") as kc:
         reply, messages = execute(kc, (
-            "%load_ext gntp_jupyter\nimport time\nfrom gntp_jupyter.tqdm import trange\n"
+            "import time\nfrom gntp_jupyter.tqdm import trange\n"
             "bar = trange(200, desc='train', notify_interval=0.05)\n"
             "for step in bar:\n    time.sleep(0.004)\n"
             "bar.wait_sent(10)\n"))
         assert reply["content"]["status"] == "ok"
-    finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=True)
     widgets = [m for m in messages if m["msg_type"] == "display_data"
                and "application/vnd.jupyter.widget-view+json" in m["content"]["data"]]
     assert widgets, "no notebook progress bar was displayed"

@@ -5,13 +5,13 @@ Follows the ``tqdm.contrib.telegram`` / ``discord`` / ``slack`` convention: a su
 
     from gntp_jupyter.tqdm import tqdm, trange
 
-    for batch in tqdm(batches, desc="train"):          # "train: 45% · 450/1000 · 2:13 left"
+    for batch in tqdm(batches, desc="train"):          # "train: 45% · 450/1000 · 02:13 left"
         ...
     for i in trange(100, desc="eval", notify_interval=10):
         ...
 
 The notification is sent at most every ``notify_interval`` seconds (default 30) while
-the bar moves, once at the end with the total time ("train: done · 1000/1000 in 4:26"),
+the bar moves, once at the end with the total time ("train: done · 1000/1000 in 04:26"),
 and once when the loop stops early — an exception, a ``break``, an interrupt ("train:
 stopped at 45% · ..."). Every message of a bar carries the same coalescing id, so a
 notifier that supports coalescing (Growl, Snarl) replaces it in place instead of
@@ -55,7 +55,7 @@ def _number(value: Any) -> str:
 
 def progress_text(desc: str | None, n: float, total: float | None, elapsed: float,
                   rate: float | None, *, state: str = "running", error: str = "") -> str:
-    """The notification text: ``"train: 45% · 450/1000 · 2:13 left"`` and its siblings.
+    """The notification text: ``"train: 45% · 450/1000 · 02:13 left"`` and its siblings.
 
     ``state``: ``running``, ``done`` or ``stopped`` (``error``, when known, is added).
     """
@@ -191,11 +191,14 @@ class tqdm_gntp(_tqdm_auto):  # tqdm.contrib's naming
     def _submit(self, state: str) -> None:
         if self._notifier is None:
             return
-        fmt = self.format_dict
-        text = progress_text(fmt.get("prefix") or self.desc, fmt["n"], fmt["total"],
-                             fmt["elapsed"], fmt.get("rate") or _rate(fmt), state=state,
-                             error=self._error)
-        title = self._notify_title or self.desc or "Progress"
+        try:
+            fmt = self.format_dict
+            text = progress_text(fmt.get("prefix") or self.desc, fmt["n"], fmt["total"],
+                                 fmt["elapsed"], fmt.get("rate") or _rate(fmt), state=state,
+                                 error=self._error)
+            title = self._notify_title or self.desc or "Progress"
+        except Exception:  # an odd bar (custom units, NaN) must not stop the loop
+            return
         self._sender.submit(title, text)
 
     def _send(self, title: str, text: str) -> None:

@@ -8,6 +8,12 @@
    fresh interpreter (the baseline every IPython user already pays); several repeats,
    medians. Also the first send after loading, which imports the protocol stack.
 
+3. In a real kernel (ipykernel, where the display hooks exist): a cell without images
+   (``x = 1``, and one that displays text) and one that displays a PNG, with the extension
+   loaded (display-publisher and displayhook hooks, run-batching handlers; autonotify off)
+   against the same cells without it. Target: no measurable difference on the cells
+   without images.
+
 Every figure is a ratio to a baseline measured in the same run.
 """
 
@@ -151,7 +157,91 @@ def at_load() -> dict[str, float]:
     }
 
 
+# Runs inside the kernel: each figure is the median of nested run_cell calls, which fire
+# the same pre/post_run_cell events and go through the same display hooks as real cells.
+_IN_KERNEL = r"""
+import base64, gc, json, statistics, time
+from IPython.display import Image, display
+ip = get_ipython()
+PNG = base64.b64decode(PNG_B64)
+ip.user_ns.update(display=display, Image=Image, PNG=PNG)
+CELLS = {"x = 1": "x = 1", "display text": "display('x')",
+         "display a PNG": "display(Image(PNG))"}
+def median_us(code):
+    for _ in range(WARMUP):
+        ip.run_cell(code)
+    samples = []
+    gc.disable()
+    for _ in range(N):
+        t = time.perf_counter()
+        ip.run_cell(code)
+        samples.append(time.perf_counter() - t)
+    gc.enable()
+    return statistics.median(samples) * 1e6
+out = {}
+for phase in ("without", "with", "without again"):
+    if phase == "with":
+        ip.run_line_magic("load_ext", "gntp_jupyter")
+    elif phase == "without again":
+        ip.run_line_magic("unload_ext", "gntp_jupyter")
+    out[phase] = {name: median_us(code) for name, code in CELLS.items()}
+print("@@" + json.dumps(out))
+"""
+
+
+def in_kernel() -> dict[str, dict[str, float]]:
+    """Median microseconds per cell kind, without / with / without again the extension."""
+    import base64
+
+    from jupyter_client.manager import start_new_kernel
+
+    from gntp_jupyter.demo import kernel_name
+    from gntp_jupyter.plot_icon import thumbnail
+
+    # A real figure-sized PNG (the thumbnail is made only when a notification goes out).
+    png = _figure_png()
+    assert thumbnail(png) is not None
+    code = (_IN_KERNEL.replace("PNG_B64", repr(base64.b64encode(png).decode()))
+            .replace("WARMUP", str(WARMUP)).replace("N)", f"{N_CELLS})"))
+    km, kc = start_new_kernel(kernel_name=kernel_name(), startup_timeout=60)
+    try:
+        msg_id = kc.execute(code)
+        while True:
+            msg = kc.get_iopub_msg(timeout=300)
+            if (msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "stream"
+                    and msg["content"]["text"].startswith("@@")):
+                return json.loads(msg["content"]["text"][2:])
+            if msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "error":
+                raise RuntimeError("\n".join(msg["content"]["traceback"]))
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
+def _figure_png() -> bytes:
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=(6, 4))
+    plt.plot([1, 3, 2, 4])
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return buf.getvalue()
+
+
 def main() -> None:
+    kernel = in_kernel()
+    print(f"in a kernel (median of {N_CELLS} cells each, microseconds):")
+    for name in kernel["without"]:
+        base = (kernel["without"][name] + kernel["without again"][name]) / 2
+        with_ext = kernel["with"][name]
+        print(f"  {name:<16} without {base:8.1f}   with the extension {with_ext:8.1f}   "
+              f"{with_ext / base:.2f}x")
     cell = per_cell()
     width = max(len(k) for k in cell) + 2
     print(f"per cell (median of {N_CELLS}, receiver on loopback):")

@@ -86,15 +86,29 @@ class GNTPNotifier(Configurable):
     sticky = Bool(False, help="Keep notifications on screen until clicked.").tag(config=True)
     priority = Int(0, help="Default priority, -2 (very low) to 2 (emergency).").tag(config=True)
     callback_url = Unicode(
-        "", help="URL the notifier opens when a notification is clicked (e.g. the notebook's)."
+        None, allow_none=True,
+        help="URL the notifier opens when a notification is clicked. None (default): the "
+        "notebook's own URL when the kernel runs under a Jupyter server; empty: none.",
+    ).tag(config=True)
+    server_url = Unicode(
+        "", help="The Jupyter server's base URL as your browser reaches it (an SSH tunnel: "
+        "http://localhost:9999/); empty: the server's own. Used for the notebook's URL.",
+    ).tag(config=True)
+    plot_icon = Bool(
+        True, help="Use the last image a cell displayed (a plot) as its notification's icon."
     ).tag(config=True)
     autonotify_after = Float(
         None, allow_none=True,
-        help="Notify when any cell slower than this many seconds ends; None: off. "
-        "What %autonotify sets; put it in a profile to have it in every session.",
+        help="Notify when a run of cells (Run All; one cell is a run of one) that took "
+        "this many seconds ends, and whenever one fails; None: off. What %autonotify sets; "
+        "put it in a profile to have it in every session.",
     ).tag(config=True)
     autonotify_only_fail = Bool(
         False, help="With autonotify on, notify only about slow cells that failed."
+    ).tag(config=True)
+    autonotify_each = Bool(
+        False, help="With autonotify on, one notification per cell instead of one per run "
+        "of queued cells (Run All)."
     ).tag(config=True)
     retry_after = Float(
         30.0, help="After a target failed, seconds before sends to it are tried again "

@@ -12,7 +12,8 @@ the profile and the GNTP_* environment apply again.
 End-of-cell notifications are sent synchronously from ``post_run_cell`` (bounded by
 the configured timeout), so they are on the wire before the next cell starts — also
 under Run All, where a task merely scheduled on the kernel's loop would wait for the
-next cell to finish.
+next cell to finish. ``%autonotify`` sends one notification per run of queued cells
+(:mod:`.batch`); the last image a cell displayed becomes the icon (:mod:`.plot_icon`).
 """
 
 from __future__ import annotations
@@ -24,9 +25,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .batch import Batcher
 from .cell_outcome import CellOutcome, NotifyRule, render
 from .config import TARGET_TRAITS, GNTPNotifier
 from .history import History, HistoryEntry
+from .plot_icon import ImageCapture, icon_resource
 from .transformer import notify_when_done_transformer
 
 if TYPE_CHECKING:
@@ -72,6 +75,8 @@ class _Cell:
     info: Any
     start: float
     request: CellRequest | None = None
+    images: int = 0  # ImageCapture.serial at the start: later images are this cell's
+    counted: bool = False  # %autonotify (per run) was on when the cell started
 
 
 class NotifyExtension:
@@ -85,6 +90,8 @@ class NotifyExtension:
         self.history = History()
         self._notifier: Notifier | None = None
         self._cells: list[_Cell] = []
+        self.capture = ImageCapture()
+        self.batch = Batcher(self)
         self.magics: NotifyMagics | None = None
         self.panel: NotificationPanel | None = None
         self.loaded = False
@@ -135,6 +142,7 @@ class NotifyExtension:
         if notify_when_done_transformer not in cleanup:
             cleanup.append(notify_when_done_transformer)
         self.config.observe(self._target_changed, names=list(TARGET_TRAITS))
+        self.capture.attach(self.shell)
         self.loaded = True
         for problem in self.config.environment_problems:
             warn(f"gntp_jupyter: {problem}")
@@ -167,6 +175,8 @@ class NotifyExtension:
         while self.config in shell.configurables:
             shell.configurables.remove(self.config)
         self._cells.clear()
+        self.capture.detach()
+        self.batch.close()
         self.close_panel()
         self.loaded = False
 
@@ -179,7 +189,9 @@ class NotifyExtension:
     # -- cells ------------------------------------------------------------------------
 
     def pre_run_cell(self, info: Any) -> None:
-        self._cells.append(_Cell(info, time.perf_counter()))
+        self.batch.cell_started()
+        self._cells.append(_Cell(info, time.perf_counter(), images=self.capture.serial,
+                                 counted=self.batch.on))
         del self._cells[:-_MAX_OPEN_CELLS]
 
     def arm(self, request: CellRequest) -> None:
@@ -210,29 +222,44 @@ class NotifyExtension:
             return
         elapsed = time.perf_counter() - cell.start
         request = cell.request
-        if request is None:
-            after = self.config.autonotify_after
-            if after is None or (result is not None and result.info.silent):
-                return
-            rule = NotifyRule(only_fail=self.config.autonotify_only_fail, min_seconds=after)
-            request = CellRequest(rule=rule, source="autonotify")
         try:
+            image = self.capture.since(cell.images)
+            counted = cell.counted and request is None
+            per_run = self.batch.cell_ended(result, elapsed, image, counted=counted)
+            if request is None:  # %autonotify per cell (--each), or off
+                if per_run:
+                    return
+                after = self.config.autonotify_after
+                if after is None or (result is not None and result.info.silent):
+                    return
+                rule = NotifyRule(only_fail=self.config.autonotify_only_fail, min_seconds=after)
+                request = CellRequest(rule=rule, source="autonotify")
             outcome = CellOutcome.from_result(result, elapsed, is_cell_file=self.is_cell_file)
-            self.notify(outcome, request)
+            self.notify(outcome, request, image=image)
         except KeyboardInterrupt:
             warn("gntp_jupyter: notification interrupted, not sent")
         except Exception as exc:  # our bug must not become a traceback in the user's cell
             warn(f"gntp_jupyter: notification failed: {type(exc).__name__}: {exc}")
 
-    def notify(self, outcome: CellOutcome, request: CellRequest) -> HistoryEntry | None:
+    def notify(self, outcome: CellOutcome, request: CellRequest, *,
+               image: str | bytes | None = None) -> HistoryEntry | None:
         """Send ``outcome`` if ``request``'s rule wants it; show the warning, if any."""
         if not request.rule.wants(outcome):
             return None
         title, text = render(outcome, request.title, request.message, self.shell.user_ns)
         config = self.config
         event = config.finished_event if outcome.ok else config.failed_event
-        entry = self.notifier.send(title, text, event=event, source=request.source,
-                                   **request.delivery)
+        return self.send(title, text, event=event, source=request.source, image=image,
+                         **request.delivery)
+
+    def send(self, title: str, text: str, *, event: str, source: str,
+             image: str | bytes | None = None, **delivery: Any) -> HistoryEntry:
+        """Send with the cell's last image as the icon (unless one was asked for); warn."""
+        if image is not None and "icon" not in delivery and self.config.plot_icon:
+            icon = icon_resource(image)
+            if icon is not None:
+                delivery["icon"] = icon
+        entry = self.notifier.send(title, text, event=event, source=source, **delivery)
         if entry.warning:
             warn(entry.warning)
         return entry

@@ -155,10 +155,17 @@ your namespace, without top-level await — and notifies as soon as the body end
 _AUTONOTIFY_EXAMPLES = """
 Examples::
 
-    %autonotify                  # every cell that takes 60 s or more notifies
+    %autonotify                  # every run of cells that takes 60 s or more notifies
     %autonotify --after 300      # ... 5 minutes or more
-    %autonotify --only-fail      # only slow cells that failed
+    %autonotify --only-fail      # only failures
+    %autonotify --each           # one notification per slow cell, not per run
     %autonotify --off
+
+A run is what Run All, Run Selected or papermill queue: one notification when the last
+cell ends (the kernel had no next cell for 0.25 s), with the number of cells, the total
+time and the slowest cell. A failure ends the run and notifies at once, naming its
+cell, whatever the threshold. In terminal IPython a run is one cell. A cell under
+%%notify_when_done notifies for itself and is not counted again.
 
 To have it in every session: c.GNTPNotifier.autonotify_after = 60 in ipython_config.py.
 Cells run by widgets and silent executions never notify.
@@ -281,6 +288,8 @@ class NotifyMagics(Magics):
               help=f"Threshold in seconds (default {DEFAULT_AUTONOTIFY_AFTER:g}, or the "
               "current one).")
     @argument("--only-fail", action="store_true", help="Notify only about failures.")
+    @argument("--each", action="store_true",
+              help="One notification per slow cell instead of one per run of cells.")
     @argument("--off", action="store_true", help="Stop notifying about slow cells.")
     @line_magic
     def autonotify(self, line: str = "") -> None:
@@ -288,7 +297,7 @@ class NotifyMagics(Magics):
         args = parse_argstring(self.autonotify, line)
         config = self._ext.config
         if args.off:
-            if args.after is not None or args.only_fail:
+            if args.after is not None or args.only_fail or args.each:
                 raise UsageError("--off takes no other option")
             config.autonotify_after = None
             print("autonotify off")
@@ -298,9 +307,14 @@ class NotifyMagics(Magics):
             after = config.autonotify_after
         config.autonotify_after = DEFAULT_AUTONOTIFY_AFTER if after is None else after
         config.autonotify_only_fail = args.only_fail
-        which = "that fails" if args.only_fail else "(success or failure)"
-        print(f"autonotify on: every cell {which} taking {config.autonotify_after:g} s or "
-              f"more notifies when it ends; %autonotify --off stops it")
+        config.autonotify_each = args.each
+        after = f"{config.autonotify_after:g} s or more"
+        if args.each:
+            which = f"every cell {'that fails ' if args.only_fail else ''}taking {after}"
+        else:
+            which = "" if args.only_fail else f"every run of cells taking {after}, and "
+            which += "every failure"
+        print(f"autonotify on: {which} notifies when it ends; %autonotify --off stops it")
 
     # -- %notify_panel ----------------------------------------------------------------
 

@@ -39,6 +39,7 @@ from .gntp.options import ClientOptions, Timeout
 from .gntp.requests import Event, origin_headers
 from .gntp.resources import Resource
 from .history import History, HistoryEntry
+from .notebook_url import callback_target
 
 __all__ = ["WARNING_PREFIX", "Notifier", "describe_failure", "is_url"]
 
@@ -236,7 +237,7 @@ class Notifier:
             sticky=c.sticky if sticky is None else sticky,
             priority=c.priority if priority is None else priority,
             coalescing_id=coalescing_id,
-            callback=callback_url if callback_url is not None else (c.callback_url or None),
+            callback=callback_url if callback_url is not None else callback_target(c),
         )
         return plan
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
@@ -54,3 +55,41 @@ def test_quickstart_notebook(receiver: ReceiverThread) -> None:
     assert widgets, "%notify_panel displayed no widget"
     last = outputs(nb, "execute_result")[-1]["data"]["text/plain"]
     assert last == "(True, 'OK')"
+
+
+TOUR = QUICKSTART.with_name("tour.ipynb")
+
+
+def test_tour_notebook(receiver: ReceiverThread) -> None:
+    pytest.importorskip("nbclient")
+    from PIL import Image
+
+    nb = run_notebook(TOUR, receiver.host, receiver.port, timeout=120)
+
+    got = receiver.notifications
+    assert {n.application for n in got} == {"Jupyter tour"}
+    # 1. Run All: three cells are one notification, with the plot as its icon.
+    run, failure, evaluation, *rest = got
+    assert (run.name, run.title) == ("Cell finished", "3 cells finished")
+    assert re.fullmatch(r"3 cells \(In \[3\]–\[5\]\) in \d\.\d+ s\nslowest: In \[[34]\], \d\.\d+ s",
+                        run.text)
+    assert run.icon is not None
+    with Image.open(io.BytesIO(run.icon)) as icon:
+        assert icon.format == "PNG" and max(icon.size) == 256
+    # ... a failure ends its run at once and names its cell; %%notify_when_done has its own.
+    assert (failure.name, failure.title) == ("Cell failed", "In [9] failed")
+    assert failure.text.startswith("IndexError: list index out of range\nline 1: rows[10]")
+    assert "cell 2 of this run (In [8]–[9])" in failure.text
+    assert evaluation.title == "Evaluation finished" and evaluation.icon is not None
+    # 2. Progress: one coalescing id per tqdm bar, ending with "done"; then %notify --id.
+    bar = [n for n in rest if n.title == "train"]
+    assert len(bar) >= 2 and len({n.coalescing_id for n in bar}) == 1
+    assert bar[-1].text.startswith("train: done · 100/100 in ")
+    assert [(n.coalescing_id, n.text) for n in rest[len(bar):]] == [
+        ("epochs", f"epoch {i} of 3 done, {3 - i} to go") for i in (1, 2, 3)]
+    # 3. No Jupyter server runs this notebook: no callback target.
+    assert {n.callback_target for n in got} == {None}
+
+    assert outputs(nb, "stream", name="stderr") == []  # every send worked
+    (error,) = outputs(nb, "error")
+    assert error["ename"] == "IndexError"

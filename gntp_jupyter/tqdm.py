@@ -61,7 +61,8 @@ def progress_text(desc: str | None, n: float, total: float | None, elapsed: floa
     """
     head = f"{desc}: " if desc else ""
     count = f"{_number(n)}/{_number(total)}" if total else f"{_number(n)} it"
-    pct = f"{100 * n / total:.0f}%" if total else ""
+    # Rounded down, as tqdm's own bar: 199/200 is not "100%" until it is done.
+    pct = f"{int(100 * n // total)}%" if total else ""
     if state == "done":
         return f"{head}done · {count} in {_interval(elapsed)}"
     if state == "stopped":

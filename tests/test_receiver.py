@@ -329,6 +329,25 @@ def test_growl_mac_ends_every_message_with_one_more_crlf(receiver_factory):
     assert both.endswith(b"\r\n\r\n\r\n") and b"\r\n\r\n\r\nGNTP/1.0 -CALLBACK" in both
 
 
+def test_lenient_receiver_answers_ruby_growl_in_growl_mac_framing(receiver_factory):
+    # ruby-growl reads each reply up to CRLF CRLF CRLF; other senders get the receiver's own.
+    server = receiver_factory(lenient=True, callback="CLICKED")
+    ruby = {"Origin-Software-Name": "ruby-growl"}
+    assert talk(server, encode_request(register(headers=ruby))).endswith(b"\r\n\r\n\r\n")
+    other = talk(server, encode_request(register(headers={"Origin-Software-Name": "gntp.py"})))
+    assert other == b"GNTP/1.0 -OK NONE\r\nResponse-Action: REGISTER\r\n\r\n"
+    raw = talk(server, encode_request(notify(callback_context="c", callback_context_type="t",
+                                             headers=ruby)))
+    assert raw.count(b"\r\n\r\n\r\n") == 2 and b"\r\n\r\n\r\nGNTP/1.0 -CALLBACK" in raw
+    refused = talk(server, encode_request(notify(event="nope", headers=ruby)))
+    assert b"Error-Code: 402" in refused and refused.endswith(b"\r\n\r\n\r\n")
+
+
+def test_strict_receiver_answers_ruby_growl_like_any_sender(receiver):
+    raw = talk(receiver, encode_request(register(headers={"Origin-Software-Name": "ruby-growl"})))
+    assert raw == b"GNTP/1.0 -OK NONE\r\nResponse-Action: REGISTER\r\n\r\n"
+
+
 def test_only_growl_mac_refuses_a_disabled_type(receiver_factory):
     for style, expected in [("growl-mac", 404), ("strict", None), ("growl-for-linux", None)]:
         server = receiver_factory(style=style)

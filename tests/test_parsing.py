@@ -26,6 +26,7 @@ from gntp_jupyter.gntp import (
     SubscribeRequest,
 )
 from gntp_jupyter.gntp.encoding import encode_request, encode_response
+from gntp_jupyter.gntp.headers import is_gntp_header
 from gntp_jupyter.gntp.parsing import (
     DEFAULT_MAX_REQUEST,
     ReceivedRequest,
@@ -524,6 +525,22 @@ def test_lenient_joins_the_lines_of_a_multiline_text(step: int) -> None:
     # A header GNTP defines, or an X-/Data-/Origin- one, ends the text.
     assert (got.headers["X-Build"], got.headers["Notification-ID"]) == ("7", "n-1")
     assert "Error" not in got.headers
+
+
+def test_every_header_we_write_ends_a_multiline_text() -> None:
+    # GNTP_HEADER_NAMES must know every defined header, or the lenient parser would
+    # swallow one that follows a multi-line text.
+    full = NotifyRequest(
+        "A", "e", "T", "x", notification_id="i", sticky=True, priority=1, icon="http://i/",
+        coalescing_id="c", callback_context="c", callback_context_type="t",
+    )
+    requests = [REGISTER, full, SUBSCRIBE, NotifyRequest("A", "e", "T", callback_target="u")]
+    names = {name for r in requests for block in r.blocks() for name, _ in block}
+    answers = [OK, CALLBACK, ERROR, encode_response("-OK", [("Subscription-TTL", "60")])]
+    names |= {name for m in parse_all(answers) for name in m.headers}
+    names |= {"Identifier", "Length"}
+    assert {n for n in names if not is_gntp_header(n)} == set()
+    assert not is_gntp_header("Error") and not is_gntp_header("Status")
 
 
 def test_strict_keeps_only_the_first_line_of_a_multiline_text() -> None:

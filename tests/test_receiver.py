@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import socket
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -478,6 +479,25 @@ def test_a_client_that_leaves_early_is_not_answered(receiver):
         sock.shutdown(socket.SHUT_WR)
         assert sock.recv(100) == b""
     assert receiver.rejections == [] and receiver.requests == []
+
+
+def test_a_sender_still_writing_after_the_answer_is_not_reset(receiver):
+    # growly, growler and gntp-send write the CRLF CRLF after their last binary section
+    # in a write of its own, which may arrive after the answer. Closing on unread input
+    # would reset the connection: growly and growler then report an error, gntp-send dies
+    # of SIGPIPE. The receiver half-closes and drains instead.
+    data = encode_request(register(icon=Resource(b"icon" * 250)))
+    body, tail = data[:-4], data[-4:]
+    with socket.create_connection((receiver.host, receiver.port), timeout=5) as sock:
+        sock.sendall(body)
+        reply = b""
+        while not reply.endswith(END):
+            reply += sock.recv(65536)
+        sock.sendall(tail)
+        time.sleep(0.05)  # a reset would have come back by now
+        sock.sendall(tail)
+        assert sock.recv(100) == b""
+    assert reply.startswith(b"GNTP/1.0 -OK")
 
 
 def test_ipv6_loopback(receiver_factory):

@@ -485,6 +485,7 @@ class Receiver:
         await self._write(conn.writer, ok)
         if callback is not None:
             await self._write(conn.writer, await callback)
+        await self._finish(conn, reader)
 
     async def _refuse(
         self, conn: _Connection, reader: asyncio.StreamReader, exc: RequestRejected,
@@ -494,8 +495,15 @@ class Receiver:
         await self._record_rejection(conn, exc, message_type)
         error = self._answers(conn).error(exc.code, exc.description, message_type)
         await self._write(conn.writer, error)
-        # Closing with unread input would reset the connection and could destroy the
-        # reply in flight: say we are done, then drain (without keeping) what still comes.
+        await self._finish(conn, reader)
+
+    async def _finish(self, conn: _Connection, reader: asyncio.StreamReader) -> None:
+        """Say we are done, then drain (without keeping) what the client still sends.
+
+        Closing with unread input resets the connection, which can destroy the answer in
+        flight: a refused request may still be arriving, and growly, growler and gntp-send
+        write the CRLF CRLF after their last binary section once the request is complete.
+        """
         if conn.writer.can_write_eof():
             conn.writer.write_eof()
         with contextlib.suppress(asyncio.TimeoutError):

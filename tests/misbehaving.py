@@ -79,5 +79,5 @@ class MisbehavingReceiver(Receiver):
             await super()._refuse(conn, reader, exc, message_type)
             return
         await self._record_rejection(conn, exc, message_type)
-        error = self.answers.error(exc.code, exc.description, message_type)
+        error = self._answers(conn).error(exc.code, exc.description, message_type)
         await self._misbehave(conn, reader, error)

@@ -7,6 +7,7 @@ Responses are written out byte for byte here, in the forms real servers use
 from __future__ import annotations
 
 import hashlib
+import time
 
 import pytest
 
@@ -25,7 +26,9 @@ from gntp_jupyter.gntp import (
     SubscribeRequest,
 )
 from gntp_jupyter.gntp.encoding import encode_request, encode_response
+from gntp_jupyter.gntp.headers import is_gntp_header
 from gntp_jupyter.gntp.parsing import (
+    DEFAULT_MAX_REQUEST,
     ReceivedRequest,
     RequestParser,
     RequestRejected,
@@ -378,13 +381,14 @@ def test_encrypted_and_hashed_round_trip(request_, hash_alg: str, enc: str | Non
     assert got.resources == expected_resources
 
 
+@pytest.mark.parametrize("lenient", [False, True], ids=["strict", "lenient"])
 @pytest.mark.parametrize("enc", [None, "AES", "3DES"])
 @pytest.mark.parametrize("step", [1, 3, 7, 64])
-def test_binary_sections_split_across_feeds(enc: str | None, step: int) -> None:
+def test_binary_sections_split_across_feeds(enc: str | None, step: int, lenient: bool) -> None:
     security = Security(PASSWORD, "SHA256", enc) if enc else Security()
     data = encode_request(REGISTER, security)
     chunks = [data[i : i + step] for i in range(0, len(data), step)]
-    got = parse_request(chunks, password=PASSWORD if enc else None)
+    got = parse_request(chunks, password=PASSWORD if enc else None, lenient=lenient)
     assert as_dicts(got) == expected_blocks(REGISTER)
     assert got.resources[hashlib.md5(ICON).hexdigest()] == ICON
     assert got.resources[hashlib.md5(EV_ICON).hexdigest()] == EV_ICON
@@ -497,3 +501,128 @@ def test_lf_ending_the_last_value_survives(enc: str | None) -> None:
     got = parse_request(encode_request(request, security), password=PASSWORD if enc else None)
     assert got.headers["Notification-Text"] == "text\n"
     assert got.headers["X-Last"] == "tail\n"
+
+
+# -- what real senders get wrong: accepted when lenient, refused as Growl for Windows does -
+
+
+def chunked(data: bytes, step: int) -> list[bytes]:
+    return [data[i : i + step] for i in range(0, len(data), step)]
+
+
+APPRISE_TEXT = (  # PyPI gntp 1.0.3 writes apprise's multi-line body with CRLF inside
+    b"GNTP/1.0 NOTIFY NONE\r\nApplication-Name: Apprise\r\nNotification-Name: New\r\n"
+    b"Notification-Title: Build\r\nNotification-Text: Status: failed\r\nError: disk full\r\n"
+    b"no colon here\r\nX-Build: 7\r\nNotification-ID: n-1\r\nOrigin-Software-Name: gntp.py\r\n"
+    b"\r\n"
+)
+
+
+@pytest.mark.parametrize("step", [1, len(APPRISE_TEXT)])
+def test_lenient_joins_the_lines_of_a_multiline_text(step: int) -> None:
+    got = parse_request(chunked(APPRISE_TEXT, step), lenient=True)
+    assert got.headers["Notification-Text"] == "Status: failed\nError: disk full\nno colon here"
+    # A header GNTP defines, or an X-/Data-/Origin- one, ends the text.
+    assert (got.headers["X-Build"], got.headers["Notification-ID"]) == ("7", "n-1")
+    assert "Error" not in got.headers
+
+
+def test_every_header_we_write_ends_a_multiline_text() -> None:
+    # GNTP_HEADER_NAMES must know every defined header, or the lenient parser would
+    # swallow one that follows a multi-line text.
+    full = NotifyRequest(
+        "A", "e", "T", "x", notification_id="i", sticky=True, priority=1, icon="http://i/",
+        coalescing_id="c", callback_context="c", callback_context_type="t",
+    )
+    requests = [REGISTER, full, SUBSCRIBE, NotifyRequest("A", "e", "T", callback_target="u")]
+    names = {name for r in requests for block in r.blocks() for name, _ in block}
+    answers = [OK, CALLBACK, ERROR, encode_response("-OK", [("Subscription-TTL", "60")])]
+    names |= {name for m in parse_all(answers) for name in m.headers}
+    names |= {"Identifier", "Length"}
+    assert {n for n in names if not is_gntp_header(n)} == set()
+    assert not is_gntp_header("Error") and not is_gntp_header("Status")
+
+
+def test_strict_keeps_only_the_first_line_of_a_multiline_text() -> None:
+    got = parse_request(APPRISE_TEXT)
+    assert got.headers["Notification-Text"] == "Status: failed"
+    assert got.headers["Error"] == "disk full"  # Growl for Windows' reading
+
+
+def plaintext_lengths(request, enc: str, sizes: dict[int, int]) -> bytes:
+    """growler's bytes: each encrypted section declares its plaintext length."""
+    data = encode_request(request, Security(PASSWORD, "SHA256", enc))
+    for cipher, plain in sizes.items():
+        data = data.replace(b"\r\nLength: %d\r\n" % cipher, b"\r\nLength: %d\r\n" % plain, 1)
+    return data
+
+
+BLOCK = {"AES": 16, "DES": 8, "3DES": 8}
+
+
+def growler_notify(enc: str, size: int) -> tuple[bytes, bytes]:
+    icon = (b"\r\n\r\n" + bytes(range(256)))[:size]
+    request = NotifyRequest("App", "done", "T", icon=Resource(icon))
+    padded = (size // BLOCK[enc] + 1) * BLOCK[enc]
+    return plaintext_lengths(request, enc, {padded: size}), icon
+
+
+@pytest.mark.parametrize("step", [1, 5000])
+@pytest.mark.parametrize("size", [1, 7, 8, 16, 17, 48])
+@pytest.mark.parametrize("enc", ["AES", "DES", "3DES"])
+def test_lenient_reads_a_plaintext_length_as_the_padded_ciphertext(enc, size, step) -> None:
+    data, icon = growler_notify(enc, size)
+    got = parse_request(chunked(data, step), password=PASSWORD, lenient=True)
+    assert list(got.resources.values()) == [icon]
+
+
+@pytest.mark.parametrize("size", [7, 16])
+@pytest.mark.parametrize("enc", ["AES", "DES", "3DES"])
+def test_strict_refuses_a_plaintext_length_with_300(enc, size) -> None:
+    data, _ = growler_notify(enc, size)
+    rejected = reject(data, password=PASSWORD)
+    assert (rejected.code, rejected.description) == (300, "a binary section does not decrypt")
+
+
+def test_lenient_plaintext_length_costs_linear_work() -> None:
+    # One 8 MiB section arriving 1 KiB at a time: deciding its length must not copy or
+    # decrypt what is buffered on every feed (8,192 feeds of up to 8 MiB each).
+    size = 8 * 1024 * 1024
+    request = NotifyRequest("App", "done", "T", icon=Resource(bytes(size)))
+    data = plaintext_lengths(request, "AES", {size + 16: size})
+    parser = RequestParser(password=PASSWORD, lenient=True, max_size=DEFAULT_MAX_REQUEST)
+    start = time.process_time()
+    for chunk in chunked(data, 1024):
+        parser.feed(chunk)
+        got = parser.next_request()
+    assert got is not None and list(got.resources.values()) == [bytes(size)]
+    assert time.process_time() - start < 1  # about 0.1 s; copying on each feed: 2 s
+
+
+def without_blank_line(data: bytes) -> bytes:
+    """ruby-growl's bytes: the first Identifier follows the encrypted headers directly."""
+    return data.replace(b"\r\n\r\nIdentifier:", b"\r\nIdentifier:", 1)
+
+
+@pytest.mark.parametrize("step", [1, 7, 100_000])
+@pytest.mark.parametrize("request_", [REGISTER, NOTIFY], ids=lambda r: r.message_type)
+@pytest.mark.parametrize("enc", ["AES", "DES", "3DES"])
+def test_lenient_accepts_no_blank_line_after_encrypted_headers(enc, request_, step) -> None:
+    data = without_blank_line(encode_request(request_, Security(PASSWORD, "SHA512", enc)))
+    got = parse_request(chunked(data, step), password=PASSWORD, lenient=True)
+    assert as_dicts(got) == expected_blocks(request_)
+    assert ICON in got.resources.values()
+
+
+@pytest.mark.parametrize("enc", ["AES", "DES", "3DES"])
+def test_strict_refuses_no_blank_line_after_encrypted_headers_with_300(enc) -> None:
+    data = without_blank_line(encode_request(NOTIFY, Security(PASSWORD, "SHA512", enc)))
+    rejected = reject(data, password=PASSWORD)
+    assert (rejected.code, rejected.description) == (300, "the encrypted headers do not decrypt")
+
+
+def test_lenient_still_refuses_headers_that_do_not_decrypt() -> None:
+    data = encode_request(NOTIFY, Security(PASSWORD, "SHA256", "AES"))
+    end = data.index(b"\r\n\r\nIdentifier:")
+    broken = data[: end - 1] + data[end:]  # not a whole number of blocks
+    assert reject(broken, password=PASSWORD, lenient=True).code == 300

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import socket
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -329,6 +330,25 @@ def test_growl_mac_ends_every_message_with_one_more_crlf(receiver_factory):
     assert both.endswith(b"\r\n\r\n\r\n") and b"\r\n\r\n\r\nGNTP/1.0 -CALLBACK" in both
 
 
+def test_lenient_receiver_answers_ruby_growl_in_growl_mac_framing(receiver_factory):
+    # ruby-growl reads each reply up to CRLF CRLF CRLF; other senders get the receiver's own.
+    server = receiver_factory(lenient=True, callback="CLICKED")
+    ruby = {"Origin-Software-Name": "ruby-growl"}
+    assert talk(server, encode_request(register(headers=ruby))).endswith(b"\r\n\r\n\r\n")
+    other = talk(server, encode_request(register(headers={"Origin-Software-Name": "gntp.py"})))
+    assert other == b"GNTP/1.0 -OK NONE\r\nResponse-Action: REGISTER\r\n\r\n"
+    raw = talk(server, encode_request(notify(callback_context="c", callback_context_type="t",
+                                             headers=ruby)))
+    assert raw.count(b"\r\n\r\n\r\n") == 2 and b"\r\n\r\n\r\nGNTP/1.0 -CALLBACK" in raw
+    refused = talk(server, encode_request(notify(event="nope", headers=ruby)))
+    assert b"Error-Code: 402" in refused and refused.endswith(b"\r\n\r\n\r\n")
+
+
+def test_strict_receiver_answers_ruby_growl_like_any_sender(receiver):
+    raw = talk(receiver, encode_request(register(headers={"Origin-Software-Name": "ruby-growl"})))
+    assert raw == b"GNTP/1.0 -OK NONE\r\nResponse-Action: REGISTER\r\n\r\n"
+
+
 def test_only_growl_mac_refuses_a_disabled_type(receiver_factory):
     for style, expected in [("growl-mac", 404), ("strict", None), ("growl-for-linux", None)]:
         server = receiver_factory(style=style)
@@ -459,6 +479,25 @@ def test_a_client_that_leaves_early_is_not_answered(receiver):
         sock.shutdown(socket.SHUT_WR)
         assert sock.recv(100) == b""
     assert receiver.rejections == [] and receiver.requests == []
+
+
+def test_a_sender_still_writing_after_the_answer_is_not_reset(receiver):
+    # growly, growler and gntp-send write the CRLF CRLF after their last binary section
+    # in a write of its own, which may arrive after the answer. Closing on unread input
+    # would reset the connection: growly and growler then report an error, gntp-send dies
+    # of SIGPIPE. The receiver half-closes and drains instead.
+    data = encode_request(register(icon=Resource(b"icon" * 250)))
+    body, tail = data[:-4], data[-4:]
+    with socket.create_connection((receiver.host, receiver.port), timeout=5) as sock:
+        sock.sendall(body)
+        reply = b""
+        while not reply.endswith(END):
+            reply += sock.recv(65536)
+        sock.sendall(tail)
+        time.sleep(0.05)  # a reset would have come back by now
+        sock.sendall(tail)
+        assert sock.recv(100) == b""
+    assert reply.startswith(b"GNTP/1.0 -OK")
 
 
 def test_ipv6_loopback(receiver_factory):

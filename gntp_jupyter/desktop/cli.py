@@ -158,6 +158,7 @@ async def _serve(args: argparse.Namespace, password: str | None) -> int:
     receiver = Receiver(
         args.host, args.port, password=password, display=display,  # type: ignore[arg-type]
         limits=limits, listener=None if args.quiet else show,
+        lenient=True,  # show what real senders send (apprise, growler, ruby-growl)
     )
     try:
         await receiver.start()

@@ -4,6 +4,9 @@
 headers echoed, every error with a code. "growl-mac" ends every message with one more
 CRLF and refuses disabled types (404). "growl-for-linux" echoes nothing, sends its bare
 ``-ERROR Invalid data`` and never calls back.
+
+Some senders can read only one dialect: :meth:`AnswerStyle.for_sender` picks it from the
+request's ``Origin-Software-Name`` where that is unambiguous (:data:`SENDER_STYLES`).
 """
 
 from __future__ import annotations
@@ -15,9 +18,14 @@ from .encoding import encode_response
 from .headers import Headers
 from .records import Notification
 
-__all__ = ["STYLES", "AnswerStyle"]
+__all__ = ["SENDER_STYLES", "STYLES", "AnswerStyle"]
 
 STYLES = ("strict", "windows", "growl-mac", "growl-for-linux")
+
+#: ``Origin-Software-Name`` (lower-cased) -> the style that sender's reader needs.
+#: ruby-growl reads each reply up to CRLF CRLF CRLF, the framing of Growl on macOS: with
+#: any other it waits for the connection to close and loses a socket callback.
+SENDER_STYLES = {"ruby-growl": "growl-mac"}
 _GOL_ERROR = "Invalid data"
 
 
@@ -42,6 +50,12 @@ class AnswerStyle:
     @property
     def calls_back(self) -> bool:
         return self.name != "growl-for-linux"
+
+    def for_sender(self, request_headers: Headers) -> AnswerStyle:
+        """The style the request's sender reads (:data:`SENDER_STYLES`), else this one."""
+        sender = request_headers.get("Origin-Software-Name", "").strip().lower()
+        name = SENDER_STYLES.get(sender)
+        return AnswerStyle(name) if name and name != self.name else self
 
     def _frame(self, message: bytes) -> bytes:
         return message + b"\r\n" if self.name == "growl-mac" else message

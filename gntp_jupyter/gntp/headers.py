@@ -11,7 +11,36 @@ from collections.abc import Iterable, Iterator, Mapping
 
 from .exceptions import GNTPValidationError
 
-__all__ = ["Headers", "format_bool", "parse_header_lines", "parse_int", "sanitize_value"]
+__all__ = [
+    "CUSTOM_PREFIXES",
+    "GNTP_HEADER_NAMES",
+    "Headers",
+    "format_bool",
+    "is_gntp_header",
+    "parse_header_lines",
+    "parse_int",
+    "sanitize_value",
+]
+
+#: Every header name GNTP/1.0 defines, lower-cased: requests, binary sections, responses,
+#: and the ``Connection`` and ``Received`` headers Growl for Windows reads.
+GNTP_HEADER_NAMES = frozenset(name.lower() for name in (
+    "Application-Name", "Application-Icon", "Notifications-Count",
+    "Notification-Name", "Notification-Display-Name", "Notification-Enabled",
+    "Notification-Icon", "Notification-ID", "Notification-Title", "Notification-Text",
+    "Notification-Sticky", "Notification-Priority", "Notification-Coalescing-ID",
+    "Notification-Callback-Context", "Notification-Callback-Context-Type",
+    "Notification-Callback-Target", "Notification-Callback-Result",
+    "Notification-Callback-Timestamp",
+    "Subscriber-ID", "Subscriber-Name", "Subscriber-Port", "Subscription-TTL",
+    "Origin-Machine-Name", "Origin-Software-Name", "Origin-Software-Version",
+    "Origin-Platform-Name", "Origin-Platform-Version",
+    "Response-Action", "Error-Code", "Error-Description",
+    "Identifier", "Length", "Connection", "Received",
+))
+#: Prefixes of the headers GNTP leaves to senders (custom, application data, origin).
+CUSTOM_PREFIXES = ("x-", "data-", "origin-")
+_TEXT = "notification-text"
 
 
 class Headers(Mapping[str, str]):
@@ -68,13 +97,36 @@ def check_unique(names: Iterable[str]) -> None:
         seen.add(key)
 
 
-def parse_header_lines(text: str) -> list[tuple[str, str]]:
-    """``Name: value`` lines; lines without a colon are ignored, as servers do."""
-    items = []
+def is_gntp_header(name: str) -> bool:
+    """A name GNTP defines, or one of the ``X-``/``Data-``/``Origin-`` names it allows."""
+    key = name.strip().lower()
+    return key in GNTP_HEADER_NAMES or key.startswith(CUSTOM_PREFIXES)
+
+
+def parse_header_lines(text: str, *, multiline_text: bool = False) -> list[tuple[str, str]]:
+    """``Name: value`` lines; lines without a colon are ignored, as servers do.
+
+    ``multiline_text``: after ``Notification-Text``, every line that is not a GNTP
+    header (:func:`is_gntp_header`) nor empty continues the text, joined with LF. Senders such as
+    apprise (through PyPI ``gntp``) put CRLF inside the value; a strict server keeps
+    only the first line.
+    """
+    items: list[tuple[str, str]] = []
+    continued: list[str] | None = None  # lines of the Notification-Text being read
     for line in text.split("\r\n"):
         name, sep, value = line.partition(":")
+        if continued is not None and line and not (sep and is_gntp_header(name)):
+            continued.append(line)
+            continue
+        if continued is not None:
+            items[-1] = (items[-1][0], "\n".join(continued))
+            continued = None
         if sep and name.strip():
             items.append((name.strip(), value.strip(" \t")))
+            if multiline_text and name.strip().lower() == _TEXT:
+                continued = [items[-1][1]]
+    if continued is not None:
+        items[-1] = (items[-1][0], "\n".join(continued))
     return items
 
 

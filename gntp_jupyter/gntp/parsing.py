@@ -138,6 +138,13 @@ class _Buffer:
         self.consumed += i + len(sep)
         return chunk
 
+    def peek(self, n: int) -> bytes | None:
+        """The next ``n`` bytes without taking them (fewer at EOF); None: wait for more."""
+        self.check_size(n)
+        if len(self.data) < n and not self.eof:
+            return None
+        return bytes(self.data[:n])
+
     def take(self, n: int) -> bytes | None:
         self.check_size(n)
         if len(self.data) < n:
@@ -220,11 +227,21 @@ class RequestParser:
     """Parses one request from a client, the strict way (like Growl for Windows).
 
     ``password``: when set, a missing or wrong key hash is rejected with 400.
+    ``lenient``: also accept what real senders get wrong where their intent is plain
+    (the desktop receiver): a ``Notification-Text`` whose value goes on over several
+    lines (apprise), an encrypted binary section whose ``Length`` is the plaintext
+    length (growler), and no blank line between the encrypted headers and the first
+    ``Identifier`` (ruby-growl). Strict parsing refuses the last two with 300 and keeps
+    only the first line of such a text, as Growl for Windows does.
     """
 
-    def __init__(self, *, password: str | None = None, max_size: int = DEFAULT_MAX_REQUEST):
+    def __init__(
+        self, *, password: str | None = None, max_size: int = DEFAULT_MAX_REQUEST,
+        lenient: bool = False,
+    ) -> None:
         self._buf = _Buffer(max_size, "request")
         self._password = password
+        self._lenient = lenient
         self._reset()
 
     def _reset(self) -> None:
@@ -234,6 +251,8 @@ class RequestParser:
         self._expected: dict[str, None] = {}  # ids still to come, in order; O(1) lookups
         self._resources: dict[str, bytes] = {}
         self._section: tuple[str, int] | None = None
+        self._section_settled = True  # False while a growler Length may be plaintext
+        self._glued_head: bytes | None = None  # a section head that followed the headers
         self._buf.consumed = 0
 
     def feed(self, data: bytes) -> None:
@@ -255,7 +274,7 @@ class RequestParser:
             if chunk is None:
                 return None
             self._add_header_chunk(chunk)
-        while self._expected:
+        while self._expected or self._glued_head is not None:
             if not self._read_section():
                 return None
         info = self._info
@@ -310,10 +329,7 @@ class RequestParser:
         info = self._info
         assert info is not None
         if info.encryption:
-            try:
-                text = _decrypt_text(info, self._key, chunk)
-            except (ValueError, UnicodeDecodeError):
-                raise RequestRejected(400, "could not decrypt: wrong password?") from None
+            text = self._decrypt_headers(chunk)
             # Not rstrip("\r\n"): that would also eat an LF ending the last value.
             parts = [p for p in text.split("\r\n\r\n") if p.strip("\r\n")]
         else:
@@ -322,7 +338,7 @@ class RequestParser:
             except UnicodeDecodeError:
                 raise RequestRejected(300, "headers are not UTF-8") from None
         for part in parts:
-            items = parse_header_lines(part)
+            items = parse_header_lines(part, multiline_text=self._lenient)
             names = [n.lower() for n, _ in items]
             if len(set(names)) != len(names):
                 raise RequestRejected(300, "a header is repeated in one block")
@@ -335,20 +351,41 @@ class RequestParser:
                 if value.startswith(RESOURCE_SCHEME)
             }
 
+    def _decrypt_headers(self, chunk: bytes) -> str:
+        """The header text; the key hash matched, so what does not decrypt is malformed
+        (300, as Growl for Windows answers)."""
+        assert self._info is not None
+        try:
+            return _decrypt_text(self._info, self._key, chunk)
+        except (ValueError, UnicodeDecodeError):
+            if not self._lenient:
+                raise RequestRejected(300, "the encrypted headers do not decrypt") from None
+        # ruby-growl sends no blank line before the first binary section, so the chunk
+        # framed on CRLF CRLF ends with that section's Identifier and Length lines.
+        cut = chunk.rfind(b"\r\nIdentifier:")
+        try:
+            text = _decrypt_text(self._info, self._key, chunk[:cut]) if cut > 0 else None
+        except (ValueError, UnicodeDecodeError):
+            text = None
+        if text is None:
+            raise RequestRejected(300, "the encrypted headers do not decrypt")
+        self._glued_head = chunk[cut + 2 :]
+        return text
+
     def _read_section(self) -> bool:
         buf = self._buf
         if self._section is None:
-            buf.skip_crlfs()
-            head = buf.take_until(END)
-            if head is None:
-                return False
-            fields = Headers(parse_header_lines(head.decode("utf-8", "replace")))
-            section_id, length = fields.get("Identifier", ""), parse_int(fields.get("Length"))
-            if length is None or length < 0:
-                raise RequestRejected(300, "binary section without a valid Length")
-            if section_id not in self._expected:
-                raise RequestRejected(300, f"binary section {section_id[:40]!r} is not referenced")
-            self._section = (section_id, length)
+            if self._glued_head is not None:
+                head, self._glued_head = self._glued_head, None
+            else:
+                buf.skip_crlfs()
+                head = buf.take_until(END)
+                if head is None:
+                    return False
+            self._start_section(head)
+        if not self._section_settled and not self._settle_section_length():
+            return False
+        assert self._section is not None
         rid, length = self._section
         data = buf.take(length)
         if data is None:
@@ -357,8 +394,45 @@ class RequestParser:
             try:
                 data = decrypt(self._info.encryption, self._key, self._info.iv, data)
             except ValueError:
-                raise RequestRejected(400, "could not decrypt a binary section") from None
+                raise RequestRejected(300, "a binary section does not decrypt") from None
         self._resources[rid] = data
         del self._expected[rid]
         self._section = None
+        return True
+
+    def _start_section(self, head: bytes) -> None:
+        fields = Headers(parse_header_lines(head.decode("utf-8", "replace")))
+        section_id, length = fields.get("Identifier", ""), parse_int(fields.get("Length"))
+        if length is None or length < 0:
+            raise RequestRejected(300, "binary section without a valid Length")
+        if section_id not in self._expected:
+            raise RequestRejected(300, f"binary section {section_id[:40]!r} is not referenced")
+        self._section = (section_id, length)
+        encrypted = self._info is not None and self._info.encryption is not None
+        self._section_settled = not (self._lenient and encrypted)
+
+    def _settle_section_length(self) -> bool:
+        """growler declares the plaintext length of an encrypted section: the ciphertext
+        is then that length padded to the next whole block (PKCS#7 always pads).
+
+        The declared length stands when it is whole blocks that decrypt and are followed
+        by CRLF (or the end); else the padded length is read. Decided once per section,
+        so the work stays linear. False: wait for more bytes.
+        """
+        assert self._info is not None and self._info.encryption and self._section is not None
+        rid, length = self._section
+        block = ENCRYPTION_ALGORITHMS[self._info.encryption][1]
+        padded = (length // block + 1) * block
+        if length and length % block == 0:
+            ahead = self._buf.peek(length + 2)
+            if ahead is None:
+                return False
+            if ahead[length:] in (b"\r\n", b""):
+                try:
+                    decrypt(self._info.encryption, self._key, self._info.iv, ahead[:length])
+                    padded = length
+                except ValueError:
+                    pass
+        self._section = (rid, padded)
+        self._section_settled = True
         return True

@@ -1,8 +1,9 @@
 """A GNTP/1.0 server: the receiving end, written for hostile peers.
 
-It validates like the strictest real server (Growl for Windows), answers in the dialect
-of the server it is told to imitate (:mod:`.answer_styles`), hands each accepted
-notification to a :class:`Display`, and keeps a bounded record of what arrived::
+It validates like the strictest real server (Growl for Windows) unless it is the lenient
+desktop receiver (``lenient=True``), answers in the dialect of the server it is told to
+imitate (:mod:`.answer_styles`), hands each accepted notification to a :class:`Display`,
+and keeps a bounded record of what arrived::
 
     with ReceiverThread(Receiver(password="pw")) as server:   # its own loop, a thread
         Publisher("App", ["done"], port=server.port, password="pw").register()
@@ -137,6 +138,7 @@ class _Connection:
     last_active: float
     held: int = 0  # bytes of an unfinished request counted against the memory budget
     waiting: Delivery | None = None  # set while a socket callback is pending
+    answers: AnswerStyle | None = None  # the sender's dialect, once its request is read
 
 
 def _peer(writer: asyncio.StreamWriter) -> str:
@@ -159,17 +161,25 @@ class Receiver:
       socket callback is then never sent and the connection closes after ``-OK``).
     - ``limits``: a :class:`ReceiverLimits`.
     - ``listener``: called on the server's loop with every record as it is made.
+    - ``lenient``: the desktop receiver's mode (``gntp-receiver``). Accept what real
+      senders get wrong where their intent is plain (see :class:`.RequestParser`: apprise's
+      multi-line text, growler's plaintext section lengths, ruby-growl's missing blank
+      line) and answer each request in the dialect its ``Origin-Software-Name`` reads
+      (:meth:`.AnswerStyle.for_sender`). The default, False, stays as strict as Growl
+      for Windows: our own client is tested against it.
     """
 
     def __init__(
         self, host: str = "127.0.0.1", port: int = 0, *, password: str | None = None,
         style: str = "strict", display: Display | None = None,
         limits: ReceiverLimits | None = None, listener: Listener | None = None,
+        lenient: bool = False,
     ) -> None:
         self.host = host
         self.port = port
         self.password = password
         self.answers = AnswerStyle(style)
+        self.lenient = lenient
         self.display = display
         self.limits = limits or ReceiverLimits()
         self.listener = listener
@@ -197,7 +207,8 @@ class Receiver:
     def __repr__(self) -> str:
         state = "listening" if self._server else "stopped"
         pw = ", password set" if self.password else ""
-        return f"<{type(self).__name__} {self.address} {self.style}{pw} {state}>"
+        lenient = ", lenient" if self.lenient else ""
+        return f"<{type(self).__name__} {self.address} {self.style}{pw}{lenient} {state}>"
 
     @property
     def address(self) -> str:
@@ -358,6 +369,8 @@ class Receiver:
             self._release(conn)
         if request is None:
             return  # closed without sending a request
+        if self.lenient:
+            conn.answers = self.answers.for_sender(request.headers)
         now = time.time()
         try:
             record = interpret(
@@ -369,7 +382,7 @@ class Receiver:
             return
         subscribing = request.message_type == "SUBSCRIBE"
         extra = [("Subscription-TTL", str(SUBSCRIPTION_TTL))] if subscribing else []
-        ok = self.answers.ok(request.message_type, request.headers, extra)
+        ok = self._answers(conn).ok(request.message_type, request.headers, extra)
         await self._record(record, request)
         delivery = await self._deliver(record) if isinstance(record, Notification) else None
         if delivery is None or not record.wants_socket_callback or not self.answers.calls_back:
@@ -388,7 +401,11 @@ class Receiver:
         except asyncio.TimeoutError:
             result = CLOSED
         conn.last_active = asyncio.get_running_loop().time()
-        return self.answers.callback(delivery.notification, result)
+        return self._answers(conn).callback(delivery.notification, result)
+
+    def _answers(self, conn: _Connection) -> AnswerStyle:
+        """The dialect this connection's sender reads (the receiver's own by default)."""
+        return conn.answers or self.answers
 
     async def _deliver(self, notification: Notification) -> Delivery | None:
         if self.display is None:
@@ -409,7 +426,9 @@ class Receiver:
     ) -> ReceivedRequest | None:
         """The parsed request; None if the client closed first; RequestRejected otherwise."""
         limits = self.limits
-        parser = RequestParser(password=self.password, max_size=limits.max_request_size)
+        parser = RequestParser(
+            password=self.password, max_size=limits.max_request_size, lenient=self.lenient
+        )
         loop = asyncio.get_running_loop()
         deadline = loop.time() + limits.request_timeout
         eof = False
@@ -466,6 +485,7 @@ class Receiver:
         await self._write(conn.writer, ok)
         if callback is not None:
             await self._write(conn.writer, await callback)
+        await self._finish(conn, reader)
 
     async def _refuse(
         self, conn: _Connection, reader: asyncio.StreamReader, exc: RequestRejected,
@@ -473,9 +493,17 @@ class Receiver:
     ) -> None:
         """Answer ``-ERROR`` and close; nothing of the refused request is kept."""
         await self._record_rejection(conn, exc, message_type)
-        await self._write(conn.writer, self.answers.error(exc.code, exc.description, message_type))
-        # Closing with unread input would reset the connection and could destroy the
-        # reply in flight: say we are done, then drain (without keeping) what still comes.
+        error = self._answers(conn).error(exc.code, exc.description, message_type)
+        await self._write(conn.writer, error)
+        await self._finish(conn, reader)
+
+    async def _finish(self, conn: _Connection, reader: asyncio.StreamReader) -> None:
+        """Say we are done, then drain (without keeping) what the client still sends.
+
+        Closing with unread input resets the connection, which can destroy the answer in
+        flight: a refused request may still be arriving, and growly, growler and gntp-send
+        write the CRLF CRLF after their last binary section once the request is complete.
+        """
         if conn.writer.can_write_eof():
             conn.writer.write_eof()
         with contextlib.suppress(asyncio.TimeoutError):

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from .exceptions import GNTPValidationError
+from .headers import CUSTOM_PREFIXES
 from .resources import Icon, Resource
 
 __all__ = [
@@ -32,7 +33,6 @@ HeaderValue = str | int | bool | Resource
 Block = list[tuple[str, HeaderValue]]
 
 _HEADER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*\Z")
-_CUSTOM_PREFIXES = ("x-", "data-", "origin-")
 
 
 def _require_text(what: str, value: object) -> str:
@@ -54,7 +54,7 @@ def _custom_headers(headers: Mapping[str, object] | None) -> tuple[tuple[str, st
     for name, value in (headers or {}).items():
         if not isinstance(name, str) or not _HEADER_NAME.match(name):
             raise GNTPValidationError(f"invalid header name {name!r}")
-        if not name.lower().startswith(_CUSTOM_PREFIXES):
+        if not name.lower().startswith(CUSTOM_PREFIXES):
             raise GNTPValidationError(
                 f"custom header {name!r} must start with X-, Data- or Origin-"
             )

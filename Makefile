@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: venv test lint demo bench clean
+.PHONY: venv test matrix lint demo bench clean
 
 venv: $(VENV)/.installed
 
@@ -17,6 +17,10 @@ $(VENV)/.installed: pyproject.toml
 test: venv
 	$(PY) -m ruff check .
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+# The suite on every other CPython 3.10-3.13 found here, each in .venv-3.X (.ci/matrix).
+matrix: venv
+	.ci/matrix
 
 lint: venv
 	$(PY) -m ruff check .
@@ -32,5 +36,5 @@ bench: $(VENV)/.bench-installed
 	$(PY) -m bench
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .venv-3.* build dist *.egg-info .pytest_cache .ruff_cache .hypothesis
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -138,14 +138,15 @@ def test_short_keys_are_refused_before_anything_is_sent(receiver_factory, cipher
 
 def test_binary_icons_from_bytes_and_from_a_file(receiver, tmp_path):
     path = tmp_path / "icon.png"
-    path.write_bytes(ICON[::-1])
+    other = b"GIF89a" + ICON  # a file must hold an image
+    path.write_bytes(other)
     p = publisher(receiver, [Event("done", icon=Resource(path))], icon=Resource(ICON))
     p.register()
     p.publish("done", "with icon", icon=Resource(path))
     p.publish("done", "with other icon", icon=Resource(ICON + b"x"))
     reg = receiver.registrations["App"]
-    assert reg.icon == ICON and reg.event_icons["done"] == ICON[::-1]
-    assert [n.icon for n in receiver.notifications] == [ICON[::-1], ICON + b"x"]
+    assert reg.icon == ICON and reg.event_icons["done"] == other
+    assert [n.icon for n in receiver.notifications] == [other, ICON + b"x"]
 
 
 def test_the_same_icon_twice_gets_one_id_per_reference(receiver):

@@ -60,7 +60,7 @@ from .exchange import Exchange, State
 from .options import ClientOptions
 from .publishing import Callback, PublisherBase, SubscriberBase, needs_registration
 from .requests import Event, Request
-from .resources import Icon, Resource, image_type
+from .resources import MAX_ICON_BYTES, Icon, Resource, check_image
 from .responses import OKResponse
 
 __all__ = [
@@ -79,8 +79,6 @@ T = TypeVar("T")
 _READ_SIZE = 65536
 #: Seconds an icon fetch may take (connect and whole request).
 FETCH_TIMEOUT = 10.0
-#: Largest icon accepted: a bigger body is refused before it fills the kernel's memory.
-MAX_ICON_BYTES = 4 * 1024 * 1024
 _CACHE_ENTRIES = 64
 _CACHE_BYTES = 32 * 1024 * 1024
 
@@ -313,11 +311,7 @@ async def _download(url: str, timeout: float, max_size: int) -> bytes:
     if too_large():
         raise GNTPResourceError(url, f"too large (over {max_size} bytes)")
     data = bytes(body)
-    if image_type(data) is None:
-        ctype = response.headers.get("Content-Type", "none")
-        raise GNTPResourceError(
-            url, f"not an image (Content-Type {ctype}, first bytes {data[:8]!r})"
-        )
+    check_image(data, url, f"Content-Type {response.headers.get('Content-Type', 'none')}, ")
     _cache.put(url, data)
     return data
 

@@ -45,7 +45,8 @@ class GNTPResourceError(GNTPError):
     """
 
     def __init__(self, url: str, cause: str) -> None:
-        super().__init__(f"could not fetch {url}: {cause}")
+        verb = "fetch" if "://" in url else "read"
+        super().__init__(f"could not {verb} {url}: {cause}")
         self.url = url
         self.cause = cause
 

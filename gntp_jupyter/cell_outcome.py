@@ -248,10 +248,14 @@ def short_repr(value: Any) -> str:
 
 
 def format_elapsed(seconds: float) -> str:
-    """``0.42 s``, ``12.3 s``, ``2 min 05 s``, ``1 h 02 min``."""
-    if seconds < 1:
+    """``0.42 s``, ``12.3 s``, ``2 min 05 s``, ``1 h 02 min``.
+
+    Each unit is chosen after rounding, so 0.999 reads ``1.0 s`` (not ``1.00 s``) and
+    59.97 reads ``1 min 00 s`` (not ``60.0 s``).
+    """
+    if round(seconds, 2) < 1:
         return f"{seconds:.2f} s"
-    if seconds < 60:
+    if round(seconds, 1) < 60:
         return f"{seconds:.1f} s"
     minutes, secs = divmod(round(seconds), 60)
     if minutes < 60:

@@ -128,7 +128,8 @@ def test_rule_only_fail_and_min_seconds() -> None:
 @pytest.mark.parametrize(
     ("seconds", "text"),
     [(0.0, "0.00 s"), (0.426, "0.43 s"), (12.34, "12.3 s"), (59.94, "59.9 s"),
-     (125.3, "2 min 05 s"), (3600, "1 h 00 min"), (3725, "1 h 02 min"), (90061, "25 h 01 min")],
+     (125.3, "2 min 05 s"), (3600, "1 h 00 min"), (3725, "1 h 02 min"), (90061, "25 h 01 min"),
+     (0.999, "1.0 s"), (59.97, "1 min 00 s")],
 )
 def test_format_elapsed(seconds: float, text: str) -> None:
     assert format_elapsed(seconds) == text

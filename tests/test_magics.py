@@ -619,3 +619,18 @@ def test_notify_panel_in_a_terminal_says_it_needs_a_notebook(
     finally:
         terminal.run_line_magic("unload_ext", "gntp_jupyter")
         TerminalInteractiveShell.clear_instance()
+
+
+def test_an_answer_no_parser_expects_costs_one_warning_line(
+    shell: InteractiveShell, scripted_server, capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Until the parser itself reads this as a GNTPError, the send path must still catch it.
+    server = scripted_server(b"GNTP/1.0 -ERROR NONE\r\nError-Code: \xc2\xb2\r\n\r\n")
+    shell.run_line_magic("load_ext", "gntp_jupyter")
+    shell.run_line_magic("config", f"GNTPNotifier.port = {server.port}")
+    shell.run_line_magic("config", "GNTPNotifier.host = '127.0.0.1'")
+    capsys.readouterr()
+    result = run(shell, "%notify hello\n'went on'")
+    assert result.success and result.result == "went on"
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(WARNING_PREFIX)

@@ -7,7 +7,14 @@ from dataclasses import dataclass, field
 from .exceptions import GNTPValidationError
 from .security import Security
 
-__all__ = ["DEFAULT_PORT", "ClientOptions", "Timeout", "format_address", "split_address"]
+__all__ = [
+    "DEFAULT_PORT",
+    "ClientOptions",
+    "Timeout",
+    "format_address",
+    "format_seconds",
+    "split_address",
+]
 
 DEFAULT_PORT = 23053
 
@@ -15,6 +22,14 @@ DEFAULT_PORT = 23053
 def format_address(host: str, port: int) -> str:
     """``host:port``, with IPv6 literals bracketed."""
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def format_seconds(seconds: float) -> str:
+    """Seconds as people write them in a message: ``3 s``, ``1.5 s``, ``0.25 s``.
+
+    Two decimals at most, no float noise: a deadline cut to 2.99998 s reads ``3 s``.
+    """
+    return f"{round(seconds, 2):g} s"
 
 
 def split_address(text: str) -> tuple[str, int | None]:

@@ -174,21 +174,34 @@ Examples::
     %notify --show                                       # the effective settings
     %notify --test                                       # send a test, print the round trip
 
+Options come first: from the first word that is not an option, the rest of the line is
+the message, as typed (%notify epoch {i} -> done). A message starting with an option
+name goes after --. {expressions} are evaluated where %notify runs (in a function, with
+its local variables); your variables win over the field {count}; a field that cannot be
+filled stays as written and one warning line names it and why.
+
 Where notifications go is set once, for the magics and the panel alike::
 
     %config GNTPNotifier.host = "laptop.local"
-    %config GNTPNotifier.password = "secret"
+    %notify --password-prompt          # asks; the password stays out of history and notebook
 
-or in ipython_config.py (c.GNTPNotifier.host = ...) or with the GNTP_HOST, GNTP_PORT,
-GNTP_PASSWORD, GNTP_HASH, GNTP_ENCRYPTION environment variables (for remote kernels).
+The password is best given in the GNTP_PASSWORD environment variable of the kernel (not
+in a cell: a cell's text is saved in the history and the notebook). Settings also come
+from ipython_config.py (c.GNTPNotifier.host = ...) and GNTP_HOST, GNTP_PORT, GNTP_HASH,
+GNTP_ENCRYPTION. --host also takes host:port and [::1] forms.
 A failed send never raises: you get one warning line naming the cause and the fix.
+An icon that cannot be used (missing, a directory, not an image, a URL that fails) costs
+only the icon: the text goes out, with a warning line. Control characters in the title
+or text (except newline and tab) are sent as U+FFFD.
 After a target did not answer, sends to it pause (30 s, doubling); --test tries at once.
 A URL icon is fetched on the kernel's own loop: the first one makes that loop re-entrant
 (nest-asyncio2, process-wide; see gntp_jupyter.gntp._nesting).
 """
 
 _WHEN_DONE_EXAMPLES = """
-Template fields (filled in when the cell ends, so your variables work too):
+Template fields (filled in when the cell ends, so your variables work too; a variable
+of yours with the same name wins, and a field that cannot be filled stays as written,
+with one warning line):
 {status} finished/failed/interrupted, {elapsed} "2 min 05 s", {seconds}, {result}
 (a short repr of the cell's last value), {error} "ValueError: ...", {line} where in the
 cell it failed, {count} the execution count.
@@ -212,7 +225,12 @@ exception and traceback); the notification is sent synchronously when it ends, s
 is on the wire before the next cell starts, also under Run All. Failures use the
 "Cell failed" notification type. A failure shows its exception type, message and line;
 a KeyboardInterrupt (the stop button) says "interrupted". A body with a SyntaxError
-never starts, so nothing is sent.
+never starts, so nothing is sent. A silent execution (silent=True) runs the cell
+without a notification. A cell run with store_history=False has no number of its own:
+it is called "Cell", not In [N].
+
+While typing in terminal IPython (or jupyter console), the header line waits for the
+body like %%timeit: the cell ends at a blank line.
 
 As a line magic, %notify_when_done arms the cell it is in, the same way.
 Called directly as a cell magic (get_ipython().run_cell_magic("notify_when_done",
@@ -229,7 +247,8 @@ Examples::
     %autonotify --off
 
 To have it in every session: c.GNTPNotifier.autonotify_after = 60 in ipython_config.py.
-Cells run by widgets and silent executions never notify.
+Cells run by widgets and silent executions never notify. %reload_ext gntp_jupyter keeps
+it on; %unload_ext turns it off (and says so).
 """
 
 

@@ -634,3 +634,56 @@ def test_an_answer_no_parser_expects_costs_one_warning_line(
     assert result.success and result.result == "went on"
     (line,) = capsys.readouterr().err.splitlines()
     assert line.startswith(WARNING_PREFIX)
+
+
+# -- the password ------------------------------------------------------------------------
+
+VERBOSE_CELLS = {
+    "config and options": "state_for(get_ipython()).config.client_options(port=70000)\n",
+    "below derive_key": (
+        "opts = state_for(get_ipython()).config.client_options()\n"
+        "odd = dataclasses.replace(opts.security, randbytes=lambda n: 'not bytes')\n"
+        "encode_message('NOTIFY', [[('Application-Name', 'A')]], odd)\n"
+    ),
+    "publisher": (
+        "opts = state_for(get_ipython()).config.client_options()\n"
+        "Publisher('A', ['e'], options=opts, headers={'bad name': 'x'})\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("cell", VERBOSE_CELLS.values(), ids=VERBOSE_CELLS.keys())
+def test_a_verbose_traceback_never_shows_the_password(
+    notify_shell: InteractiveShell, capsys: pytest.CaptureFixture[str], cell: str,
+) -> None:
+    password = "hunter-" + "2-secret"
+    notify_shell.user_ns["_pw"] = password
+    run(notify_shell, "get_ipython().run_line_magic('config', f'GNTPNotifier.password = {_pw!r}')"
+                      "\ndel _pw\n")
+    run(notify_shell, "import dataclasses\nfrom gntp_jupyter.extension import state_for\n"
+                      "from gntp_jupyter.gntp import Publisher\n"
+                      "from gntp_jupyter.gntp.encoding import encode_message\n")
+    run(notify_shell, "%xmode Verbose")
+    capsys.readouterr()
+    result = run(notify_shell, cell)
+    assert result.error_in_exec is not None
+    out = capsys.readouterr()
+    shown = clean(out.out + out.err)
+    assert "Traceback" in shown and password not in shown, shown
+
+
+def test_a_password_that_is_not_utf8_is_one_line_at_load(
+    shell: InteractiveShell, receiver: ReceiverThread, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import os
+
+    monkeypatch.setitem(os.environb, b"GNTP_PASSWORD", b"caf\xe9-secret")
+    shell.run_line_magic("load_ext", "gntp_jupyter")
+    assert capsys.readouterr().err == (
+        "gntp_jupyter: GNTP_PASSWORD ignored: it is not valid UTF-8 text\n")
+    shell.run_line_magic("config", f"GNTPNotifier.port = {receiver.port}")
+    shell.run_line_magic("config", "GNTPNotifier.host = '127.0.0.1'")
+    run(shell, "%notify still works")
+    assert receiver.wait_for(1)[0].text == "still works"
+    assert capsys.readouterr().err == ""

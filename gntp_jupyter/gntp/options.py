@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .exceptions import GNTPValidationError
-from .security import Security
+from .security import Secret, Security
 
 __all__ = [
     "DEFAULT_PORT",
@@ -113,7 +113,8 @@ class ClientOptions:
 
     @classmethod
     def build(
-        cls, *, host: str = "localhost", port: int = DEFAULT_PORT, password: str | None = None,
+        cls, *, host: str = "localhost", port: int = DEFAULT_PORT,
+        password: Secret | str | None = None,
         hash_algorithm: str = "SHA256", encryption: str | None = None,
         timeout: Timeout | float | None = None,
     ) -> ClientOptions:

@@ -15,6 +15,7 @@ from .exceptions import GNTPServerError, GNTPValidationError
 from .options import DEFAULT_PORT, ClientOptions, Timeout
 from .requests import Event, NotifyRequest, RegisterRequest, SubscribeRequest, make_headers
 from .resources import Icon
+from .security import Secret
 
 __all__ = [
     "Callback",
@@ -63,7 +64,8 @@ class _Target:
     """Holds the ClientOptions built from the keyword arguments every client takes."""
 
     def __init__(
-        self, *, host: str = "localhost", port: int = DEFAULT_PORT, password: str | None = None,
+        self, *, host: str = "localhost", port: int = DEFAULT_PORT,
+        password: Secret | str | None = None,
         hash_algorithm: str = "SHA256", encryption: str | None = None,
         timeout: Timeout | float | None = None, headers: Mapping[str, object] | None = None,
         options: ClientOptions | None = None,
@@ -146,6 +148,8 @@ class SubscriberBase(_Target):
         )
 
     @property
-    def forward_password(self) -> str:
+    def forward_password(self) -> Secret:
         """The password the server uses when it forwards: its own + our Subscriber-ID."""
-        return (self.options.security.password or "") + self.request.subscriber_id
+        password = self.options.security.password
+        assert password is not None  # checked in __init__
+        return password + self.request.subscriber_id

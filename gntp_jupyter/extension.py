@@ -187,7 +187,13 @@ class NotifyExtension:
 
     def _wrap_loop_runner(self) -> None:
         """In terminal IPython, Ctrl-C during a top-level ``await`` escapes the event
-        loop, not the cell: ``post_run_cell`` never comes. The runner sees it."""
+        loop, not the cell: ``post_run_cell`` never comes. The runner sees it.
+
+        Not in a kernel: ipykernel runs awaiting cells on its own loop, and only when
+        ``loop_runner`` is IPython's own (an interrupt there reaches the cell).
+        """
+        if getattr(self.shell, "kernel", None) is not None:
+            return
         runner = getattr(self.shell, "loop_runner", None)
         if callable(runner) and not isinstance(runner, _InterruptAwareRunner):
             self.shell.loop_runner = _InterruptAwareRunner(runner, self)

@@ -5,7 +5,8 @@ publisher, registers once per target (and again whenever the target, application
 name, event types or icon change), backs off from a target that is down, and records
 every attempt in the shared :class:`~gntp_jupyter.history.History`.
 
-It never raises a GNTPError: a send that fails returns a HistoryEntry whose
+It never raises (but KeyboardInterrupt): a send that fails — whatever the server
+answered, even an error of ours — returns a HistoryEntry whose
 ``warning`` is the one line to show — a notification must never cost a cell. One send
 (icon fetch, registration, notification) holds its caller at most the configured
 ``timeout`` in total. An icon that cannot be read or fetched does not stop the
@@ -123,7 +124,7 @@ class Notifier:
         coalescing_id: str | None = None, callback_url: str | None = None,
         source: str = "python", **target: Any,
     ) -> HistoryEntry:
-        """Send now, holding the caller at most the configured timeout; never raises GNTPError.
+        """Send now, holding the caller at most the configured timeout; never raises.
 
         ``target`` may override ``host``, ``port``, ``password``, ``hash_algorithm``,
         ``encryption`` and ``timeout`` for this one send. ``icon``: a path, a URL, a

@@ -259,6 +259,19 @@ def scripted_server() -> Iterator[Callable[..., ScriptedServer]]:
         server.close()
 
 
+#: What a server says when it refuses a request before reading all of it.
+REFUSAL = (b"GNTP/1.0 -ERROR NONE\r\nError-Code: 300\r\n"
+           b"Error-Description: request is larger than 65536 bytes\r\n\r\n")
+_OK = b"GNTP/1.0 -OK NONE\r\nResponse-Action: REGISTER\r\n\r\n"
+
+
+@pytest.fixture
+def refusing_server(scripted_server: Callable[..., ScriptedServer]) -> ScriptedServer:
+    """Answers ``-OK`` to small requests; refuses one of 64 KiB or more with 300 after
+    reading its first 64 KiB, then reads no more (like a server with a size cap)."""
+    return scripted_server(lambda data: REFUSAL if len(data) >= 65536 else _OK, read=65536)
+
+
 # --- a black-holed address ----------------------------------------------------------------
 
 

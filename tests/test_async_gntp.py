@@ -414,11 +414,9 @@ async def test_the_publishers_timeout_covers_icon_fetches(receiver, icon_server)
 
 @asyncio_test
 async def test_a_refusal_sent_while_the_request_is_still_written_is_reported(
-    scripted_server,
+    refusing_server,
 ) -> None:
-    server = scripted_server(b"GNTP/1.0 -ERROR NONE\r\nError-Code: 300\r\n"
-                             b"Error-Description: request is larger than 65536 bytes\r\n\r\n",
-                             read=65536)
+    server = refusing_server
     publisher = AsyncPublisher("Big", ["e"], host=server.host, port=server.port, timeout=5)
     with pytest.raises(GNTPServerError) as info:
         await publisher.publish("e", "big", "x" * 20_000_000)

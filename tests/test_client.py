@@ -445,12 +445,8 @@ def test_callback_wait_is_bounded_by_its_timeout(receiver_factory):
     assert recorder.calls == []
 
 
-REFUSAL = (b"GNTP/1.0 -ERROR NONE\r\nError-Code: 300\r\n"
-           b"Error-Description: request is larger than 65536 bytes\r\n\r\n")
-
-
-def test_a_refusal_sent_while_the_request_is_still_written_is_reported(scripted_server):
-    server = scripted_server(REFUSAL, read=65536)
+def test_a_refusal_sent_while_the_request_is_still_written_is_reported(refusing_server):
+    server = refusing_server
     p = Publisher("App", ["done"], host=server.host, port=server.port, timeout=5)
     with pytest.raises(GNTPServerError) as info:
         p.publish("done", "big", "x" * 20_000_000)

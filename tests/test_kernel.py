@@ -292,3 +292,10 @@ def test_the_password_prompt_keeps_it_out_of_history_and_outputs(
     reply, messages = execute(kc, "print(list(get_ipython().history_manager"
                                   ".get_range(output=False)))")
     assert "typed-secret" not in "".join(m["content"].get("text", "") for m in messages)
+
+
+def test_the_kernels_own_loop_runner_is_left_alone(kernel) -> None:
+    _, kc = kernel
+    _, messages = execute(kc, "from IPython.core.interactiveshell import _asyncio_runner\n"
+                              "get_ipython().loop_runner is _asyncio_runner")
+    assert results(messages) == ["True"]

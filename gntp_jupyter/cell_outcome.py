@@ -286,9 +286,11 @@ def expand(
         if problems is not None:
             problems.append(f"{template!r} left as written: {exc}")
         return template
-    namespace = namespace if namespace is not None else {}
-    scope = ChainMap(dict(local_ns or {}), namespace, dict(fields))  # type: ignore[arg-type]
-    glob = namespace if isinstance(namespace, dict) else dict(namespace)
+    glob = namespace if isinstance(namespace, dict) else dict(namespace or {})
+    maps: list[Mapping[str, Any]] = [glob, fields]
+    if local_ns is not None and local_ns is not namespace:  # at top level they are one
+        maps.insert(0, local_ns)
+    scope = ChainMap(*maps)  # type: ignore[arg-type]
     out = []
     for literal, name, spec, conversion in parts:
         out.append(literal)

@@ -234,8 +234,8 @@ class ScriptedServer:
                     if not chunk:
                         break
                     data += chunk
+                self.received.append(data)  # before answering: the client may look at once
                 conn.sendall(self.answer(data) if callable(self.answer) else self.answer)
-            self.received.append(data)
 
     def close(self) -> None:
         self._stop.set()

@@ -144,7 +144,7 @@ class Batcher:
         self._cancel()
 
     def cell_ended(self, result: Any, elapsed: float, image: str | bytes | None, *,
-                   counted: bool) -> bool:
+                   counted: bool, error: BaseException | None = None) -> bool:
         """A cell ended. Returns whether %autonotify is on per run (then the cell needs
         no per-cell autonotify; an armed ``%%notify_when_done`` still notifies itself).
 
@@ -158,7 +158,8 @@ class Batcher:
         if not counted or (result is not None and result.info.silent):
             self._arm()
             return True
-        outcome = CellOutcome.from_result(result, elapsed, is_cell_file=self._ext.is_cell_file)
+        outcome = CellOutcome.from_result(result, elapsed, is_cell_file=self._ext.is_cell_file,
+                                          error=error)
         now = time.perf_counter()
         if self.pending is None:
             self.pending = Batch(start=now - elapsed)

@@ -15,15 +15,20 @@ in the namespace (``{loss:.3f}``, ``{len(rows)}``)::
     {line}     "line 3: x = 1 / 0" — where in the cell it failed
     {count}    the execution count (In [count])
 
-A field that cannot be filled stays as written, so a typo never loses a notification.
+Names are Python expressions evaluated in your namespace, and a variable of yours wins
+over a field of the same name. A field that cannot be filled stays as written (the
+others are filled) and is named in one warning line, so a typo never loses a
+notification.
 """
 
 from __future__ import annotations
 
+import linecache
 import reprlib
 import string
 import sys
 import traceback
+from collections import ChainMap
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -82,29 +87,47 @@ class CellOutcome:
 
     @classmethod
     def from_result(
-        cls, result: Any, elapsed: float, *, is_cell_file: Callable[[str], bool] | None = None
+        cls, result: Any, elapsed: float, *, is_cell_file: Callable[[str], bool] | None = None,
+        error: BaseException | None = None,
     ) -> CellOutcome:
         """From an ``ExecutionResult``; None (a top-level-await cell cancelled by an
-        interrupt — ipykernel then passes no result) counts as interrupted."""
+        interrupt — ipykernel then passes no result) counts as interrupted, unless
+        ``error`` says what ended it.
+
+        A cell run with ``store_history=False`` has no In [N] of its own (the number its
+        result carries is the next cell's): its count is None.
+        """
         if result is None:
+            if error is not None:
+                return cls.from_exception(error, elapsed, is_cell_file=is_cell_file)
             return cls(INTERRUPTED, elapsed)
         error = result.error_before_exec or result.error_in_exec
+        info = getattr(result, "info", None)
         count = getattr(result, "execution_count", None)
+        if not getattr(info, "store_history", True):
+            count = None
+        typed = typed_line_finder(getattr(info, "raw_cell", None),
+                                  getattr(info, "transformed_cell", None))
         return cls.from_exception(error, elapsed, value=result.result, count=count,
-                                  is_cell_file=is_cell_file)
+                                  is_cell_file=is_cell_file, typed_line=typed)
 
     @classmethod
     def from_exception(
         cls, error: BaseException | None, elapsed: float, *, value: Any = None,
         count: int | None = None, is_cell_file: Callable[[str], bool] | None = None,
+        typed_line: TypedLine | None = None,
     ) -> CellOutcome:
         """From what the code raised (None: it succeeded and ``value`` was its result)."""
         if error is None:
             return cls(FINISHED, elapsed, result=short_repr(value), count=count)
         if isinstance(error, KeyboardInterrupt) or _is_cancelled(error):
             return cls(INTERRUPTED, elapsed, count=count)
+        shown = _failed_to_show(error)
+        if shown is not None:  # IPython failed on the cell's exception, not the cell
+            return cls(FAILED, elapsed, count=count, error=describe_error(shown),
+                       line=failing_line(shown, is_cell_file, typed_line))
         return cls(FAILED, elapsed, error=describe_error(error),
-                   line=failing_line(error, is_cell_file), count=count)
+                   line=failing_line(error, is_cell_file, typed_line), count=count)
 
     def fields(self) -> dict[str, Any]:
         """The template fields (see the module docstring)."""
@@ -113,6 +136,22 @@ class CellOutcome:
             "seconds": round(self.elapsed, 3), "result": self.result, "error": self.error,
             "line": self.line, "count": "" if self.count is None else self.count,
         }
+
+
+def _failed_to_show(error: BaseException) -> BaseException | None:
+    """The cell's exception, if ``error`` came out of that exception's own ``__str__``
+    or ``__repr__`` while IPython was formatting it (the cell's error is then lost)."""
+    tb = error.__traceback__
+    if tb is None:
+        return None
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    owner = tb.tb_frame.f_locals.get("self")
+    if tb.tb_frame.f_code.co_name in ("__str__", "__repr__") and isinstance(
+        owner, BaseException
+    ) and owner is not error:
+        return owner
+    return None
 
 
 def _is_cancelled(error: BaseException) -> bool:
@@ -140,34 +179,56 @@ class NotifyRule:
 
 def describe_error(error: BaseException) -> str:
     """``"Type: message"`` on one line, shortened to fit a notification."""
-    name = type(error).__name__
-    try:
-        message = str(error)
-    except Exception:
-        message = ""
-    text = f"{name}: {message}" if message else name
-    text = " ".join(text.split())
+    text = " ".join(_exception_text(error).split())
     return text if len(text) <= _MAX_ERROR else text[: _MAX_ERROR - 1] + "…"
 
 
+#: ``typed_line(filename, lineno)``: what the user typed on that line, if known.
+TypedLine = Callable[[str, int], "str | None"]
+
+
+def typed_line_finder(raw_cell: str | None, transformed_cell: str | None) -> TypedLine:
+    """Map a line of the code IPython ran back to what the user typed on it.
+
+    IPython runs the transformed cell (``%autonotify`` becomes ``get_ipython().run_line_
+    magic(...)``), line for line; a traceback shows that code, a notification shows what
+    was typed. Only frames of this very cell are mapped (their cached code is this
+    transformed cell), and only when the transform kept the line count.
+    """
+    raw = (raw_cell or "").splitlines()
+    code = (transformed_cell or "").splitlines()
+
+    def typed(filename: str, lineno: int) -> str | None:
+        if not raw or len(raw) != len(code) or not 0 < lineno <= len(raw):
+            return None
+        if [line.rstrip("\n") for line in linecache.getlines(filename)] != code:
+            return None
+        return raw[lineno - 1]
+
+    return typed
+
+
 def failing_line(
-    error: BaseException, is_cell_file: Callable[[str], bool] | None = None
+    error: BaseException, is_cell_file: Callable[[str], bool] | None = None,
+    typed_line: TypedLine | None = None,
 ) -> str:
     """``"line 3: x = 1 / 0"`` for the deepest frame in the cell's own code.
 
     If the error came from a library, this is the cell's line that called into it —
     the one the user can act on. Without a cell frame, the deepest frame is named.
+    The line reads as the user typed it (``typed_line``), not as IPython rewrote it.
     """
-    frames = traceback.extract_tb(error.__traceback__)
     if isinstance(error, SyntaxError) and error.lineno:
         code = (error.text or "").strip()
         return f"line {error.lineno}: {code}" if code else f"line {error.lineno}"
+    frames = traceback.extract_tb(error.__traceback__)
     if not frames:
         return ""
     cell = [f for f in frames if is_cell_file is not None and is_cell_file(f.filename)]
     frame = cell[-1] if cell else frames[-1]
     where = f"line {frame.lineno}" if cell else f"{frame.filename}:{frame.lineno}"
-    code = (frame.line or "").strip()
+    typed = typed_line(frame.filename, frame.lineno or 0) if typed_line and cell else None
+    code = (typed if typed is not None else frame.line or "").strip()
     return f"{where}: {code}" if code else where
 
 
@@ -187,10 +248,14 @@ def short_repr(value: Any) -> str:
 
 
 def format_elapsed(seconds: float) -> str:
-    """``0.42 s``, ``12.3 s``, ``2 min 05 s``, ``1 h 02 min``."""
-    if seconds < 1:
+    """``0.42 s``, ``12.3 s``, ``2 min 05 s``, ``1 h 02 min``.
+
+    Each unit is chosen after rounding, so 0.999 reads ``1.0 s`` (not ``1.00 s``) and
+    59.97 reads ``1 min 00 s`` (not ``60.0 s``).
+    """
+    if round(seconds, 2) < 1:
         return f"{seconds:.2f} s"
-    if seconds < 60:
+    if round(seconds, 1) < 60:
         return f"{seconds:.1f} s"
     minutes, secs = divmod(round(seconds), 60)
     if minutes < 60:
@@ -202,16 +267,30 @@ def format_elapsed(seconds: float) -> str:
 _formatter = string.Formatter()
 
 
-def expand(template: str, fields: Mapping[str, Any], namespace: dict | None = None) -> str:
-    """Fill ``{...}`` fields: names from ``fields`` first, then Python expressions
-    evaluated in ``namespace`` (the user's, like IPython's own ``{var}`` expansion).
+def expand(
+    template: str, fields: Mapping[str, Any], namespace: Mapping[str, Any] | None = None,
+    problems: list[str] | None = None, *, local_ns: Mapping[str, Any] | None = None,
+) -> str:
+    """Fill ``{...}`` fields with Python expressions, the way IPython's ``{var}`` does.
 
-    A field that cannot be filled is left as written; ``{{`` and ``}}`` are literal braces.
+    Names are looked up in ``local_ns`` (the function the magic was called from), then
+    ``namespace`` (the user's), then ``fields`` (the magic's own: ``{count}``,
+    ``{status}``, ...): a variable of yours wins over a field of the same name. A field
+    that cannot be filled stays as written and every other field is still filled; each
+    such field is described in ``problems`` (``"{1/0}: ZeroDivisionError: division by
+    zero"``). ``{{`` and ``}}`` are literal braces.
     """
     try:
         parts = list(_formatter.parse(template))
-    except ValueError:  # unbalanced braces: nothing to fill
+    except ValueError as exc:  # unbalanced braces: nothing to fill
+        if problems is not None:
+            problems.append(f"{template!r} left as written: {exc}")
         return template
+    glob = namespace if isinstance(namespace, dict) else dict(namespace or {})
+    maps: list[Mapping[str, Any]] = [glob, fields]
+    if local_ns is not None and local_ns is not namespace:  # at top level they are one
+        maps.insert(0, local_ns)
+    scope = ChainMap(*maps)  # type: ignore[arg-type]
     out = []
     for literal, name, spec, conversion in parts:
         out.append(literal)
@@ -220,18 +299,27 @@ def expand(template: str, fields: Mapping[str, Any], namespace: dict | None = No
         raw = "{" + name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
         raw += "}"
         try:
-            if name in fields:
-                value = fields[name]
-            else:
-                # The user's own expression in their own namespace, as IPython does for
-                # {var} in magics.
-                value = eval(name, namespace if namespace is not None else {}, dict(fields))
+            if not name.strip():
+                raise ValueError("empty field")
+            value = eval(name, glob, scope)  # the user's own expression, in their scope
             if conversion:
                 value = {"r": repr, "s": str, "a": ascii}[conversion](value)
             out.append(format(value, spec or ""))
-        except Exception:
+        except Exception as exc:
             out.append(raw)
+            if problems is not None:
+                problems.append(f"{raw}: {_exception_text(exc)}")
     return "".join(out)
+
+
+def _exception_text(exc: BaseException) -> str:
+    """``"Type: message"``; an exception whose ``__str__`` raises is called unprintable."""
+    name = type(exc).__name__
+    try:
+        message = str(exc)
+    except Exception:
+        return f"{name} (unprintable: its __str__ raised)"
+    return f"{name}: {message}" if message else name
 
 
 def default_title(outcome: CellOutcome) -> str:
@@ -251,18 +339,19 @@ def default_message(outcome: CellOutcome) -> str:
 
 def render(
     outcome: CellOutcome, title: str | None = None, message: str | None = None,
-    namespace: dict | None = None,
+    namespace: Mapping[str, Any] | None = None, problems: list[str] | None = None,
 ) -> tuple[str, str]:
     """(title, text) for ``outcome``; templates default to a plain account of it.
 
     A failure always names its error: if the message template does not use
-    ``{error}``, the error and its line are added below it.
+    ``{error}``, the error and its line are added below it. Fields that could not be
+    filled are described in ``problems``.
     """
     fields = outcome.fields()
-    head = expand(title, fields, namespace) if title else default_title(outcome)
+    head = expand(title, fields, namespace, problems) if title else default_title(outcome)
     if not message:
         return head, default_message(outcome)
-    text = expand(message, fields, namespace)
+    text = expand(message, fields, namespace, problems)
     if outcome.status == FAILED and "{error" not in message:
         text += "\n" + "\n".join(x for x in (outcome.error, outcome.line) if x)
     return head, text

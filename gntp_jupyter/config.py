@@ -51,6 +51,15 @@ ENV_VARS = {
 TARGET_TRAITS = ("host", "port", "password", "hash_algorithm", "encryption", "timeout")
 
 
+def _utf8(text: str) -> bool:
+    """Can ``text`` be sent? A non-UTF-8 environment value arrives with surrogates."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 class GNTPNotifier(Configurable):
     """Where notifications go and how they look."""
 
@@ -138,6 +147,10 @@ class GNTPNotifier(Configurable):
             if raw is None or raw == "":
                 continue
             kind = type(self.traits()[trait])
+            if trait == "password" and not _utf8(raw):
+                # Never echo it: the text would name the password's characters.
+                problems.append(f"{var} ignored: it is not valid UTF-8 text")
+                continue
             try:
                 value: object = int(raw) if kind is Int else float(raw) if kind is Float else raw
                 setattr(self, trait, value)
@@ -190,13 +203,16 @@ class GNTPNotifier(Configurable):
         Raises GNTPValidationError for impossible combinations (AES with MD5, ...).
         """
         from .gntp.options import ClientOptions, Timeout
-        from .gntp.security import Security
+        from .gntp.security import Secret, Security
 
-        s = {name: getattr(self, name) for name in TARGET_TRAITS}
+        # The password goes straight into a Secret: no local variable here holds its text
+        # (a Verbose traceback would print it).
+        secret = Secret(overrides.pop("password", None) or self.password or "")
+        s = {name: getattr(self, name) for name in TARGET_TRAITS if name != "password"}
         s.update({k: v for k, v in overrides.items() if v is not None})
         return ClientOptions(
             host=s["host"], port=int(s["port"]),
-            security=Security(s["password"] or None, s["hash_algorithm"], s["encryption"]),
+            security=Security(secret, s["hash_algorithm"], s["encryption"]),
             timeout=Timeout(connect=float(s["timeout"]), response=float(s["timeout"])),
         )
 

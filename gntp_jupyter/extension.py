@@ -143,7 +143,13 @@ class NotifyExtension:
             cleanup.append(notify_when_done_transformer)
         self.config.observe(self._target_changed, names=list(TARGET_TRAITS))
         self.capture.attach(self.shell)
+        self._wrap_loop_runner()
         self.loaded = True
+        kept = _kept_autonotify.pop(self.shell, None)
+        if kept is not None and self.config.autonotify_after is None:
+            self.config.autonotify_after, self.config.autonotify_only_fail = kept
+            print(f"gntp_jupyter: %autonotify kept across the reload (after "
+                  f"{kept[0]:g} s); %autonotify --off stops it")
         for problem in self.config.environment_problems:
             warn(f"gntp_jupyter: {problem}")
 
@@ -178,7 +184,29 @@ class NotifyExtension:
         self.capture.detach()
         self.batch.close()
         self.close_panel()
+        runner = getattr(shell, "loop_runner", None)
+        if isinstance(runner, _InterruptAwareRunner) and runner.extension is self:
+            shell.loop_runner = runner.runner
+        if self.loaded and self.config.autonotify_after is not None:
+            if _reloading():
+                _kept_autonotify[shell] = (self.config.autonotify_after,
+                                           self.config.autonotify_only_fail)
+            else:
+                warn("gntp_jupyter: unloaded, so %autonotify is off")
         self.loaded = False
+
+    def _wrap_loop_runner(self) -> None:
+        """In terminal IPython, Ctrl-C during a top-level ``await`` escapes the event
+        loop, not the cell: ``post_run_cell`` never comes. The runner sees it.
+
+        Not in a kernel: ipykernel runs awaiting cells on its own loop, and only when
+        ``loop_runner`` is IPython's own (an interrupt there reaches the cell).
+        """
+        if getattr(self.shell, "kernel", None) is not None:
+            return
+        runner = getattr(self.shell, "loop_runner", None)
+        if callable(runner) and not isinstance(runner, _InterruptAwareRunner):
+            self.shell.loop_runner = _InterruptAwareRunner(runner, self)
 
     def _target_changed(self, change: Any) -> None:
         # %config only logs type errors; combinations (AES with MD5) are ours to report.
@@ -195,8 +223,14 @@ class NotifyExtension:
         del self._cells[:-_MAX_OPEN_CELLS]
 
     def arm(self, request: CellRequest) -> None:
-        """Notify when the running cell ends (what ``%%notify_when_done`` turns into)."""
+        """Notify when the running cell ends (what ``%%notify_when_done`` turns into).
+
+        A silent cell (``silent=True``: no cell events) runs without a notification,
+        as %autonotify treats it.
+        """
         if not self._cells:
+            if self.running_count() is not None:
+                return  # inside a silent cell's code
             from IPython.core.error import UsageError
 
             raise UsageError(
@@ -214,9 +248,16 @@ class NotifyExtension:
                 cell = self._cells[i]
                 del self._cells[i:]
                 return cell
+        # When IPython itself fails while running a cell (an exception whose __str__
+        # raises), it reports a fresh ExecutionInfo for the same cell.
+        raw = getattr(result.info, "raw_cell", None)
+        if self._cells and raw is not None and self._cells[-1].info.raw_cell == raw:
+            return self._cells.pop()
         return None  # an empty cell: post_run_cell without pre_run_cell
 
-    def post_run_cell(self, result: Any) -> None:
+    def post_run_cell(self, result: Any, error: BaseException | None = None) -> None:
+        """End the cell ``result`` belongs to; None: the running one, interrupted (or
+        failed with ``error``) without IPython's own ``post_run_cell``."""
         cell = self._pop(result)
         if cell is None:
             return
@@ -225,7 +266,7 @@ class NotifyExtension:
         try:
             image = self.capture.since(cell.images)
             counted = cell.counted and request is None
-            per_run = self.batch.cell_ended(result, elapsed, image, counted=counted)
+            per_run = self.batch.cell_ended(result, elapsed, image, counted=counted, error=error)
             if request is None:  # %autonotify per cell (--each), or off
                 if per_run:
                     return
@@ -234,7 +275,8 @@ class NotifyExtension:
                     return
                 rule = NotifyRule(only_fail=self.config.autonotify_only_fail, min_seconds=after)
                 request = CellRequest(rule=rule, source="autonotify")
-            outcome = CellOutcome.from_result(result, elapsed, is_cell_file=self.is_cell_file)
+            outcome = CellOutcome.from_result(result, elapsed, is_cell_file=self.is_cell_file,
+                                              error=error)
             self.notify(outcome, request, image=image)
         except KeyboardInterrupt:
             warn("gntp_jupyter: notification interrupted, not sent")
@@ -246,7 +288,11 @@ class NotifyExtension:
         """Send ``outcome`` if ``request``'s rule wants it; show the warning, if any."""
         if not request.rule.wants(outcome):
             return None
-        title, text = render(outcome, request.title, request.message, self.shell.user_ns)
+        problems: list[str] = []
+        title, text = render(outcome, request.title, request.message, self.shell.user_ns,
+                             problems)
+        if problems:
+            warn(template_warning(problems))
         config = self.config
         event = config.finished_event if outcome.ok else config.failed_event
         return self.send(title, text, event=event, source=request.source, image=image,
@@ -270,8 +316,11 @@ class NotifyExtension:
         Read from the cell's own frame (IPython files each cell's code under its count),
         because ``shell.execution_count`` is already the next one in IPython 9 and not
         yet in IPython 8. The outermost cell frame wins: a function defined in an earlier
-        cell may be what is calling.
+        cell may be what is calling. A cell run with ``store_history=False`` has no
+        number of its own (its file carries the next cell's): None.
         """
+        if self._cells and not getattr(self._cells[-1].info, "store_history", True):
+            return None
         names = getattr(self.shell.compile, "_filename_map", None) or {}
         count = None
         frame = sys._getframe(1)
@@ -288,6 +337,41 @@ class NotifyExtension:
         return filename in names or filename.startswith("<ipython-input-")
 
 
+def template_warning(problems: list[str]) -> str:
+    """The one line about ``{fields}`` that could not be filled (the rest were)."""
+    return "gntp_jupyter: template field left as written — " + "; ".join(problems)
+
+
+class _InterruptAwareRunner:
+    """``shell.loop_runner`` wrapped: a KeyboardInterrupt that escapes the loop ends the
+    running cell as interrupted (and is re-raised, so IPython shows it as before)."""
+
+    def __init__(self, runner: Any, extension: NotifyExtension) -> None:
+        self.runner = runner
+        self.extension = extension
+
+    def __call__(self, coro: Any) -> Any:
+        try:
+            return self.runner(coro)
+        except KeyboardInterrupt:
+            self.extension.post_run_cell(None)
+            raise
+
+
+def _reloading() -> bool:
+    """Is ``%reload_ext`` unloading us (it loads again at once)?"""
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_name == "reload_extension":
+            return True
+        frame = frame.f_back
+    return False
+
+
+#: %autonotify settings carried from the unload to the load of a %reload_ext.
+_kept_autonotify: weakref.WeakKeyDictionary[Any, tuple[float, bool]] = (
+    weakref.WeakKeyDictionary()
+)
 _states: weakref.WeakKeyDictionary[Any, NotifyExtension] = weakref.WeakKeyDictionary()
 _standalone: list[Notifier] = []
 

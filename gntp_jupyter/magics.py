@@ -9,17 +9,26 @@ from __future__ import annotations
 
 import ast
 import os
+import re
+import sys
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class, no_var_expand
+from IPython.core.magic import (
+    Magics,
+    line_cell_magic,
+    line_magic,
+    magics_class,
+    needs_local_scope,
+    no_var_expand,
+)
 from IPython.core.magic_arguments import argument, kwds, magic_arguments, parse_argstring
 
-from .cell_outcome import CellOutcome, NotifyRule, expand
+from .cell_outcome import CellOutcome, NotifyRule, TypedLine, expand, typed_line_finder
 from .config import ENV_VARS
-from .extension import CellRequest, warn
+from .extension import CellRequest, template_warning, warn
 
 if TYPE_CHECKING:
     from .extension import NotifyExtension
@@ -67,11 +76,68 @@ def _seconds(text: str) -> float:
     return value
 
 
+# A word: unquoted characters and quoted runs (which may hold spaces), like a shell word.
+_WORD = re.compile(r"""(?:[^\s"']+|"(?:[^"\\]|\\.)*"?|'[^']*'?)+""")
+_NUMBER = re.compile(r"-\.?\d")
+
+
+def _split_message(line: str, parser: Any) -> tuple[str, str]:
+    """(the options, the message): options come first, and from the first word that
+    is not an option the rest of the line is the message, exactly as typed.
+
+    ``--`` ends the options. A word like ``-5`` starts the message; an unknown
+    ``-word`` before the message is a UsageError (a typo, not text).
+    """
+    actions = parser._option_string_actions
+    words = list(_WORD.finditer(line))
+    i = 0
+    while i < len(words):
+        word = words[i].group()
+        if word == "--":
+            rest = line[words[i].end():].strip()
+            return line[:words[i].start()], _unquote_message(rest)
+        if not word.startswith("-") or word == "-" or _NUMBER.match(word):
+            break
+        name = word.split("=", 1)[0]
+        action = actions.get(name) or _long_prefix(actions, name)
+        attached = "=" in word
+        if action is None and not name.startswith("--") and word[:2] in actions:
+            action, attached = actions[word[:2]], True  # -p2
+        if action is None:
+            raise UsageError(
+                f"unknown option {word!r} (see %notify?); a message that starts with '-' "
+                f"goes after --, as in: %notify -- {word} ..."
+            )
+        i += 1 if attached or action.nargs == 0 else 2
+    if i >= len(words):
+        return line, ""
+    return line[:words[i].start()], _unquote_message(line[words[i].start():].strip())
+
+
+def _long_prefix(actions: dict, name: str) -> Any:
+    """argparse's unique-prefix rule for long options (``--stick`` is ``--sticky``)."""
+    if not name.startswith("--"):
+        return None
+    found = {actions[o] for o in actions if o.startswith(name) and o.startswith("--")}
+    return found.pop() if len(found) == 1 else None
+
+
+def _unquote_message(text: str) -> str:
+    """A message given as one quoted string loses its quotes; any other is kept as typed."""
+    whole = _WORD.fullmatch(text)
+    if whole and len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        inner = text[1:-1]
+        if text[0] not in inner:
+            return inner
+    return text
+
+
 # The options %notify and %%notify_when_done share, in the order --help lists them.
 _DELIVERY = (
     argument("-i", "--icon", metavar="PATH_OR_URL",
-             help="Icon: an image file or an http(s) URL (fetched on the kernel's loop). "
-             "Default: the application icon."),
+             help="Icon: an image file (a path or a file:// URL) or an http(s) URL "
+             "(fetched on the kernel's loop). Default: the application icon. An icon "
+             "that cannot be used costs only the icon: the text goes out, with a warning."),
     argument("--sticky", action="store_true", default=None,
              help="Keep the notification on screen until clicked."),
     argument("-p", "--priority", type=_priority, metavar="N",
@@ -82,7 +148,9 @@ _DELIVERY = (
     argument("--callback", metavar="URL",
              help="URL opened when the notification is clicked "
              "(default: GNTPNotifier.callback_url)."),
-    argument("--host", help="Send to this host instead of GNTPNotifier.host (this once)."),
+    argument("--host", metavar="HOST[:PORT]",
+             help="Send to this host instead of GNTPNotifier.host (this once); "
+             "also host:port, [::1] and [::1]:port."),
     argument("--port", type=_port, help="Send to this port instead of GNTPNotifier.port."),
 )
 
@@ -106,21 +174,34 @@ Examples::
     %notify --show                                       # the effective settings
     %notify --test                                       # send a test, print the round trip
 
+Options come first: from the first word that is not an option, the rest of the line is
+the message, as typed (%notify epoch {i} -> done). A message starting with an option
+name goes after --. {expressions} are evaluated where %notify runs (in a function, with
+its local variables); your variables win over the field {count}; a field that cannot be
+filled stays as written and one warning line names it and why.
+
 Where notifications go is set once, for the magics and the panel alike::
 
     %config GNTPNotifier.host = "laptop.local"
-    %config GNTPNotifier.password = "secret"
+    %notify --password-prompt          # asks; the password stays out of history and notebook
 
-or in ipython_config.py (c.GNTPNotifier.host = ...) or with the GNTP_HOST, GNTP_PORT,
-GNTP_PASSWORD, GNTP_HASH, GNTP_ENCRYPTION environment variables (for remote kernels).
+The password is best given in the GNTP_PASSWORD environment variable of the kernel (not
+in a cell: a cell's text is saved in the history and the notebook). Settings also come
+from ipython_config.py (c.GNTPNotifier.host = ...) and GNTP_HOST, GNTP_PORT, GNTP_HASH,
+GNTP_ENCRYPTION. --host also takes host:port and [::1] forms.
 A failed send never raises: you get one warning line naming the cause and the fix.
+An icon that cannot be used (missing, a directory, not an image, a URL that fails) costs
+only the icon: the text goes out, with a warning line. Control characters in the title
+or text (except newline and tab) are sent as U+FFFD.
 After a target did not answer, sends to it pause (30 s, doubling); --test tries at once.
 A URL icon is fetched on the kernel's own loop: the first one makes that loop re-entrant
 (nest-asyncio2, process-wide; see gntp_jupyter.gntp._nesting).
 """
 
 _WHEN_DONE_EXAMPLES = """
-Template fields (filled in when the cell ends, so your variables work too):
+Template fields (filled in when the cell ends, so your variables work too; a variable
+of yours with the same name wins, and a field that cannot be filled stays as written,
+with one warning line):
 {status} finished/failed/interrupted, {elapsed} "2 min 05 s", {seconds}, {result}
 (a short repr of the cell's last value), {error} "ValueError: ...", {line} where in the
 cell it failed, {count} the execution count.
@@ -144,7 +225,12 @@ exception and traceback); the notification is sent synchronously when it ends, s
 is on the wire before the next cell starts, also under Run All. Failures use the
 "Cell failed" notification type. A failure shows its exception type, message and line;
 a KeyboardInterrupt (the stop button) says "interrupted". A body with a SyntaxError
-never starts, so nothing is sent.
+never starts, so nothing is sent. A silent execution (silent=True) runs the cell
+without a notification. A cell run with store_history=False has no number of its own:
+it is called "Cell", not In [N].
+
+While typing in terminal IPython (or jupyter console), the header line waits for the
+body like %%timeit: the cell ends at a blank line.
 
 As a line magic, %notify_when_done arms the cell it is in, the same way.
 Called directly as a cell magic (get_ipython().run_cell_magic("notify_when_done",
@@ -168,7 +254,8 @@ cell, whatever the threshold. In terminal IPython a run is one cell. A cell unde
 %%notify_when_done notifies for itself and is not counted again.
 
 To have it in every session: c.GNTPNotifier.autonotify_after = 60 in ipython_config.py.
-Cells run by widgets and silent executions never notify.
+Cells run by widgets and silent executions never notify. %reload_ext gntp_jupyter keeps
+it on; %unload_ext turns it off (and says so).
 """
 
 
@@ -184,7 +271,9 @@ class NotifyMagics(Magics):
 
     @magic_arguments()
     @kwds(epilog=_NOTIFY_EXAMPLES)
-    @argument("message", nargs="*", help="The text; {expressions} are filled in.")
+    @argument("message", nargs="*",
+              help="The text: everything after the options, as typed; {expressions} are "
+              "filled in.")
     @argument("-t", "--title", help="Title (default: In [N], the cell sending it; "
               "{count} is N).")
     @argument("-e", "--event", metavar="TYPE",
@@ -194,16 +283,29 @@ class NotifyMagics(Magics):
     @argument("--show", action="store_true", help="Print the effective settings.")
     @argument("--test", action="store_true",
               help="Register again and send a test notification; print the round trip.")
+    @argument("--password-prompt", action="store_true",
+              help="Ask for the notifier's password (typed, not echoed) and use it for "
+              "this session. It stays out of the history and the notebook.")
     @no_var_expand
+    @needs_local_scope
     @line_magic
-    def notify(self, line: str = "") -> None:
+    def notify(self, line: str = "", local_ns: dict | None = None) -> None:
         """Send a desktop notification now — also from the middle of a running cell.
+
+        Options come first; from the first word that is not an option, the rest of the
+        line is the message, as typed (``%notify epoch {i} -> done``). Use ``--`` before
+        a message that starts with an option's name. ``{expressions}`` are evaluated
+        where ``%notify`` runs (inside a function: its local variables), and your
+        variables win over ``{count}``. A field that cannot be filled stays as written,
+        the others are filled, and one warning line says which and why.
 
         The cell waits for the answer at most GNTPNotifier.timeout seconds.
         """
-        args = parse_argstring(self.notify, line)
-        message = " ".join(_unquote(word) or "" for word in args.message)
-        if not (message or args.show or args.test):
+        options, message = _split_message(line, self.notify.parser)
+        args = parse_argstring(self.notify, options)
+        if args.password_prompt:
+            self._prompt_password()
+        if not (message or args.show or args.test or args.password_prompt):
             raise UsageError("%notify needs a message (or --show / --test); see %notify?")
         delivery = self._delivery(args)
         event = self._event(args.event)
@@ -216,14 +318,29 @@ class NotifyMagics(Magics):
             return
         count = self._ext.running_count()
         fields = {"count": "" if count is None else count}
+        problems: list[str] = []
+        scope = {"namespace": self.shell.user_ns, "problems": problems, "local_ns": local_ns}
         title = _unquote(args.title)
         if title:
-            title = expand(title, fields, self.shell.user_ns)
+            title = expand(title, fields, **scope)
         else:
             title = f"In [{count}]" if count is not None else self._ext.config.app_name
-        text = expand(message, fields, self.shell.user_ns)
+        text = expand(message, fields, **scope)
+        if problems:
+            warn(template_warning(problems))
         entry = self._ext.notifier.send(title, text, event=event, source="%notify", **delivery)
         self._report(entry)
+
+    def _prompt_password(self) -> None:
+        import getpass
+
+        try:
+            password = getpass.getpass("GNTP password (empty for none): ")
+        except (EOFError, KeyboardInterrupt):
+            print("password unchanged")
+            return
+        self._ext.config.password = password or None
+        print("password set for this session" if password else "password cleared")
 
     # -- %%notify_when_done -----------------------------------------------------------
 
@@ -264,7 +381,8 @@ class NotifyMagics(Magics):
             value = _execute(self.shell, cell)
         except BaseException as exc:
             outcome = CellOutcome.from_exception(
-                exc, time.perf_counter() - start, count=count, is_cell_file=self._ext.is_cell_file
+                exc, time.perf_counter() - start, count=count, is_cell_file=self._ext.is_cell_file,
+                typed_line=_typed_lines(self.shell, cell),
             )
             self._notify_safely(outcome, request)
             raise
@@ -326,6 +444,11 @@ class NotifyMagics(Magics):
         without blocking the kernel, and lists every notification this kernel sent —
         by the magics too. Same as ``gntp_jupyter.panel()`` in code.
         """
+        if _in_terminal(self.shell):
+            print("%notify_panel needs a notebook front end (JupyterLab, Notebook, VS Code) "
+                  "to show its widgets; here, use %notify --show, %notify --test and %config "
+                  "GNTPNotifier")
+            return
         from IPython.display import display
 
         display(self._ext.new_panel())  # closes the panel shown before
@@ -333,23 +456,39 @@ class NotifyMagics(Magics):
     # -- helpers ----------------------------------------------------------------------
 
     def _delivery(self, args: Any) -> dict[str, Any]:
-        """Notifier.send keyword arguments from the shared delivery options."""
+        """Notifier.send keyword arguments from the shared delivery options.
+
+        The icon is not checked here: every icon problem (missing, a directory, not an
+        image, a URL that fails) costs only the icon, with a warning, when sending.
+        """
+        from .gntp.options import split_address
+        from .gntp.publishing import check_callback_url
+
         out: dict[str, Any] = {}
         icon = _unquote(args.icon)
         if icon is not None:
-            if icon and "://" not in icon:
-                icon = os.path.expanduser(icon)
-                if not os.path.isfile(icon):
-                    raise UsageError(f"icon file not found: {icon}")
             out["icon"] = icon or None
-        for name in ("sticky", "priority", "host", "port"):
+        for name in ("sticky", "priority", "port"):
             value = getattr(args, name)
             if value is not None:
-                out[name] = _unquote(value) if isinstance(value, str) else value
+                out[name] = value
+        if args.host is not None:
+            try:
+                host, port = split_address(_unquote(args.host) or "")
+            except ValueError as exc:
+                raise UsageError(str(exc)) from None
+            out["host"] = host
+            if port is not None:
+                if args.port is not None and args.port != port:
+                    raise UsageError(f"--host says port {port} and --port says {args.port}")
+                out["port"] = port
         if args.coalescing_id is not None:
             out["coalescing_id"] = _unquote(args.coalescing_id)
         if args.callback is not None:
-            out["callback_url"] = _unquote(args.callback)
+            try:
+                out["callback_url"] = check_callback_url(_unquote(args.callback) or "")
+            except ValueError as exc:
+                raise UsageError(str(exc)) from None
         return out
 
     def _event(self, name: str | None) -> str | None:
@@ -403,6 +542,19 @@ class NotifyMagics(Magics):
             lines.append(f"last send: {last.time:%H:%M:%S} {last.title!r} → {last.target}: "
                          f"{last.outcome}{rtt}")
         return "\n".join(lines)
+
+
+def _typed_lines(shell: Any, cell: str) -> TypedLine | None:
+    try:
+        return typed_line_finder(cell, shell.transform_cell(cell))
+    except Exception:
+        return None
+
+
+def _in_terminal(shell: Any) -> bool:
+    """Terminal IPython: a widget would print as its repr."""
+    terminal = sys.modules.get("IPython.terminal.interactiveshell")
+    return terminal is not None and isinstance(shell, terminal.TerminalInteractiveShell)
 
 
 def _execute(shell: Any, cell: str) -> Any:

@@ -5,7 +5,8 @@ publisher, registers once per target (and again whenever the target, application
 name, event types or icon change), backs off from a target that is down, and records
 every attempt in the shared :class:`~gntp_jupyter.history.History`.
 
-It never raises a GNTPError: a send that fails returns a HistoryEntry whose
+It never raises (but KeyboardInterrupt): a send that fails — whatever the server
+answered, even an error of ours — returns a HistoryEntry whose
 ``warning`` is the one line to show — a notification must never cost a cell. One send
 (icon fetch, registration, notification) holds its caller at most the configured
 ``timeout`` in total. An icon that cannot be read or fetched does not stop the
@@ -14,8 +15,6 @@ notification: it goes out without the icon and the entry's ``warning`` says so.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import dataclasses
 import functools
 import os
@@ -35,7 +34,7 @@ from .gntp.exceptions import (
     GNTPTimeoutError,
     GNTPValidationError,
 )
-from .gntp.options import ClientOptions, Timeout
+from .gntp.options import ClientOptions, Timeout, format_seconds
 from .gntp.requests import Event, origin_headers
 from .gntp.resources import Resource
 from .history import History, HistoryEntry
@@ -44,7 +43,6 @@ from .notebook_url import callback_target
 __all__ = ["WARNING_PREFIX", "Notifier", "describe_failure", "is_url"]
 
 _MAX_BACKOFF = 600.0
-_DEFAULT = object()
 
 #: Every warning about a notification that did not go out starts with this.
 WARNING_PREFIX = "gntp_jupyter: notification not sent — "
@@ -94,7 +92,8 @@ class _Deadline:
         left = self.remaining()
         if left <= 0.001:
             raise GNTPTimeoutError(
-                f"sending to {self.base.address} took longer than the {self.total:g}s "
+                f"sending to {self.base.address} took longer than the "
+                f"{format_seconds(self.total)} "
                 "timeout — raise it with %config GNTPNotifier.timeout = ..."
             )
         t = self.base.timeout
@@ -120,12 +119,13 @@ class Notifier:
     # -- sending --------------------------------------------------------------------
 
     def send(
-        self, title: str, text: str = "", *, event: str | None = None, icon: Any = _DEFAULT,
+        self, title: str, text: str = "", *, event: str | None = None,
+        icon: str | os.PathLike[str] | Resource | None = None,
         sticky: bool | None = None, priority: int | None = None,
         coalescing_id: str | None = None, callback_url: str | None = None,
         source: str = "python", **target: Any,
     ) -> HistoryEntry:
-        """Send now, holding the caller at most the configured timeout; never raises GNTPError.
+        """Send now, holding the caller at most the configured timeout; never raises.
 
         ``target`` may override ``host``, ``port``, ``password``, ``hash_algorithm``,
         ``encryption`` and ``timeout`` for this one send. ``icon``: a path, a URL, a
@@ -154,10 +154,13 @@ class Notifier:
             publisher.publish(**plan.publish_kwargs())
         except GNTPError as exc:
             return self._failed(plan, exc)
+        except Exception as exc:  # a server's odd answer or our bug: never the cell's cost
+            return self._failed(plan, _unexpected(exc))
         return self._succeeded(plan, (time.perf_counter() - start) * 1000)
 
     async def send_async(
-        self, title: str, text: str = "", *, event: str | None = None, icon: Any = _DEFAULT,
+        self, title: str, text: str = "", *, event: str | None = None,
+        icon: str | os.PathLike[str] | Resource | None = None,
         sticky: bool | None = None, priority: int | None = None,
         coalescing_id: str | None = None, callback_url: str | None = None,
         source: str = "python", **target: Any,
@@ -187,6 +190,8 @@ class Notifier:
             await publisher.publish_async(**plan.publish_kwargs())
         except GNTPError as exc:
             return self._failed(plan, exc)
+        except Exception as exc:  # a server's odd answer or our bug: never the cell's cost
+            return self._failed(plan, _unexpected(exc))
         return self._succeeded(plan, (time.perf_counter() - start) * 1000)
 
     def test_connection(self, **target: Any) -> HistoryEntry:
@@ -221,13 +226,12 @@ class Notifier:
         plan = _Plan(title=title, text=text, event=event, source=source)
         try:
             plan.options = c.client_options(**target)
-        except (TypeError, ValueError) as exc:  # GNTPValidationError is a ValueError
+        except Exception as exc:  # GNTPValidationError is a ValueError
             return self._failed(plan, _as_validation_error(exc))
         skipped = self._skip_reason(plan.options)
         if skipped:
             return self._record(plan, False, skipped)
-        if icon is not _DEFAULT:
-            plan.note_icon = self._resource(plan, icon)
+        plan.note_icon = self._resource(plan, icon)
         plan.app_name = c.app_name
         plan.events = [Event(name) for name in c.event_types]
         plan.icon_spec = c.icon
@@ -297,7 +301,8 @@ class Notifier:
         if down is None or self._clock() >= down.until:
             return None
         left = down.until - self._clock()
-        return f"skipped: {options.address} was unreachable; retrying in {left:.0f}s"
+        return (f"skipped: {options.address} was unreachable; retrying in "
+                f"{format_seconds(round(left))}")
 
     def _failed(self, plan: _Plan, exc: GNTPError) -> HistoryEntry:
         outcome, why = describe_failure(exc)
@@ -306,7 +311,7 @@ class Notifier:
             previous = self._down.get(plan.options)
             delay = min(previous.delay * 2, _MAX_BACKOFF) if previous else self.config.retry_after
             self._down[plan.options] = _Backoff(self._clock() + delay, delay)
-            warning += f" (not retried for {delay:.0f}s)"
+            warning += f" (not retried for {format_seconds(round(delay))})"
         return self._record(plan, False, outcome, warning=warning)
 
     def _succeeded(self, plan: _Plan, rtt_ms: float) -> HistoryEntry:
@@ -332,8 +337,7 @@ async def _fetch_all(resources: list, timeout: float) -> None:
     from .gntp.async_gntp import fetch_async_resources_in_parallel
 
     # The ones not finished in time are dropped with a note; the text still goes out.
-    with contextlib.suppress(asyncio.TimeoutError):
-        await asyncio.wait_for(fetch_async_resources_in_parallel(resources), timeout)
+    await fetch_async_resources_in_parallel(resources, timeout)
 
 
 @dataclass
@@ -366,6 +370,10 @@ class _Plan:
                 why = error.cause if error is not None else "not fetched within the timeout"
                 self.notes.append(f"icon {resource.source} not used ({why})")
                 setattr(self, name, None)
+
+
+def _unexpected(exc: Exception) -> GNTPError:
+    return GNTPError(f"unexpected error while sending: {type(exc).__name__}: {exc}")
 
 
 def _as_validation_error(exc: Exception) -> GNTPError:

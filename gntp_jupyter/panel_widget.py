@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import html
-import os
 import threading
 import traceback
 from collections.abc import Awaitable, Callable
@@ -25,7 +24,8 @@ from urllib.parse import urlparse
 import ipywidgets as widgets
 from traitlets import TraitError
 
-from .gntp.resources import image_type
+from .gntp.exceptions import GNTPResourceError
+from .gntp.resources import check_image, read_icon
 from .history import HistoryEntry
 from .notifier import WARNING_PREFIX, Notifier, is_url
 
@@ -40,9 +40,6 @@ PRIORITIES = [("Very low", -2), ("Moderate", -1), ("Normal", 0), ("High", 1), ("
 #: Panel fields that are the shared configuration's traits of the same name.
 TARGET_FIELDS = ("host", "port", "password", "hash_algorithm", "encryption")
 
-#: Leading bytes read from an icon file: enough for every signature image_type knows.
-_HEAD_BYTES = 32
-_IMAGE_FORMATS = "a PNG, JPEG, GIF, BMP, ICO, TIFF or WebP image"
 
 
 def icon_text_problem(text: str) -> str | None:
@@ -58,16 +55,12 @@ def icon_text_problem(text: str) -> str | None:
         if not urlparse(text).netloc:
             return f"icon URL {text!r} has no host"
         return None
-    if "://" in text:
-        return "icon must be an http(s) URL or a file path on the kernel's machine"
-    path = os.path.expanduser(text)
+    if "://" in text and not text.lower().startswith("file://"):
+        return "icon must be an http(s) URL, a file:// URL or a file path on the kernel's machine"
     try:
-        with open(path, "rb") as fh:
-            head = fh.read(_HEAD_BYTES)
-    except OSError as exc:
-        return f"cannot read icon {text!r}: {exc.strerror or exc}"
-    if image_type(head) is None:
-        return f"icon {text!r} is not {_IMAGE_FORMATS}"
+        read_icon(text)  # the check every icon path shares
+    except GNTPResourceError as exc:
+        return f"cannot read icon {text!r}: {exc.cause}"
     return None
 
 
@@ -75,8 +68,10 @@ def upload_problem(name: str, content: bytes) -> str | None:
     """Why an uploaded icon cannot be sent, or None when it can."""
     if not content:
         return f"uploaded icon {name!r} is empty"
-    if image_type(content[:_HEAD_BYTES]) is None:
-        return f"uploaded icon {name!r} is not {_IMAGE_FORMATS}"
+    try:
+        check_image(content, name)
+    except GNTPResourceError as exc:
+        return f"uploaded icon {name!r}: {exc.cause}"
     return None
 
 
@@ -458,7 +453,7 @@ class NotificationPanel:
 
             kwargs["icon"] = Resource(upload[1])
         elif self.icon.value.strip():
-            kwargs["icon"] = os.path.expanduser(self.icon.value.strip())
+            kwargs["icon"] = self.icon.value.strip()
         return self.notifier.send_async(self.title.value.strip(), self.message.value, **kwargs)
 
     def _start(

@@ -12,6 +12,11 @@ and IPython runs the body itself: the same output, ``Out[]``/``_``, exception, t
 (line numbers included — the header stays one line) and top-level ``await``. The
 ``post_run_cell`` handler then sends. ``%%notify_when_done?`` is left to IPython's help,
 and a second cell magic below the header (``%%time``, ``%%bash``) still works.
+
+While a cell is being typed, IPython's ``check_complete`` (terminal IPython's Enter key,
+a kernel's ``is_complete_request``) skips this transformer (``has_side_effects``), so
+``%%notify_when_done`` is treated like any cell magic: the cell goes on until a blank
+line, as for ``%%timeit``.
 """
 
 from __future__ import annotations
@@ -43,3 +48,7 @@ def notify_when_done_transformer(lines: list[str]) -> list[str]:
 
         body = cell_magic(body)
     return [arm_call(rest.strip()), *body]
+
+
+# check_complete runs only the transforms without side effects: seen as a cell magic there.
+notify_when_done_transformer.has_side_effects = True  # type: ignore[attr-defined]

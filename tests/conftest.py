@@ -225,6 +225,82 @@ def closed_port() -> int:
 # --- end IPython extension --------------------------------------------------------------
 
 
+# --- a scripted raw-socket server ----------------------------------------------------------
+
+
+class ScriptedServer:
+    """Answers every connection with fixed bytes, after a request's final blank line or
+    after ``read`` bytes, whichever comes first (``answer`` may be a function of what was
+    read). Then it stops reading and holds the socket open until
+    the test ends, like a server that refuses a request it has not read to the end."""
+
+    def __init__(self, answer: bytes | Callable[[bytes], bytes], read: int | None = None) -> None:
+        self.answer = answer
+        self.read = read
+        self.received: list[bytes] = []
+        self._stop = threading.Event()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.host, self.port = "127.0.0.1", self._listener.getsockname()[1]
+        self._held: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        self._listener.settimeout(0.05)
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self._held.append(conn)
+            conn.settimeout(30)
+            data = b""
+            with contextlib.suppress(OSError):
+                while not data.endswith(b"\r\n\r\n") and len(data) < (self.read or 1 << 62):
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+                self.received.append(data)  # before answering: the client may look at once
+                conn.sendall(self.answer(data) if callable(self.answer) else self.answer)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        for sock in [*self._held, self._listener]:
+            sock.close()
+
+
+@pytest.fixture
+def scripted_server() -> Iterator[Callable[..., ScriptedServer]]:
+    """``scripted_server(answer, read=None)`` -> a started :class:`ScriptedServer`."""
+    started: list[ScriptedServer] = []
+
+    def make(answer: bytes | Callable[[bytes], bytes], read: int | None = None) -> ScriptedServer:
+        server = ScriptedServer(answer, read)
+        started.append(server)
+        return server
+
+    yield make
+    for server in started:
+        server.close()
+
+
+#: What a server says when it refuses a request before reading all of it.
+REFUSAL = (b"GNTP/1.0 -ERROR NONE\r\nError-Code: 300\r\n"
+           b"Error-Description: request is larger than 65536 bytes\r\n\r\n")
+_OK = b"GNTP/1.0 -OK NONE\r\nResponse-Action: REGISTER\r\n\r\n"
+
+
+@pytest.fixture
+def refusing_server(scripted_server: Callable[..., ScriptedServer]) -> ScriptedServer:
+    """Answers ``-OK`` to small requests; refuses one of 64 KiB or more with 300 after
+    reading its first 64 KiB, then reads no more (like a server with a size cap)."""
+    return scripted_server(lambda data: REFUSAL if len(data) >= 65536 else _OK, read=65536)
+
+
 # --- a black-holed address ----------------------------------------------------------------
 
 

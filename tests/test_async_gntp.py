@@ -274,7 +274,7 @@ async def test_fetch_gets_the_bytes(icon_server: IconServer) -> None:
         ("/text/x.png", "not an image (Content-Type image/png"),
         ("/big/5000/x.png", "too large (over 1000 bytes)"),
         ("/bigchunked/50000/x.png", "too large (over 1000 bytes)"),
-        ("/slow/3/x.png", "timed out after 0.3s"),
+        ("/slow/3/x.png", "timed out after 0.3 s"),
     ],
     ids=["404", "not-an-image", "too-large", "too-large-chunked", "timeout"],
 )
@@ -399,6 +399,28 @@ async def test_a_broken_icon_raises_and_sends_nothing(receiver, icon_server) -> 
         await publisher.register()
     assert info.value.url == url
     assert receiver.requests == []
+
+
+@asyncio_test
+async def test_the_publishers_timeout_covers_icon_fetches(receiver, icon_server) -> None:
+    url = icon_server.url(unique("/slow/30/app.png"))  # the icon's own timeout is 10 s
+    publisher = AsyncPublisher("Slow icon", ["e"], host=receiver.host, port=receiver.port,
+                               timeout=0.5)
+    with pytest.raises(GNTPResourceError) as info:
+        await publisher.publish("e", "t", icon=AsyncResource(url))
+    assert info.value.cause == "timed out after 0.5 s"
+    assert receiver.requests == []
+
+
+@asyncio_test
+async def test_a_refusal_sent_while_the_request_is_still_written_is_reported(
+    refusing_server,
+) -> None:
+    server = refusing_server
+    publisher = AsyncPublisher("Big", ["e"], host=server.host, port=server.port, timeout=5)
+    with pytest.raises(GNTPServerError) as info:
+        await publisher.publish("e", "big", "x" * 20_000_000)
+    assert (info.value.code, info.value.description) == (300, "request is larger than 65536 bytes")
 
 
 @asyncio_test

@@ -128,7 +128,8 @@ def test_rule_only_fail_and_min_seconds() -> None:
 @pytest.mark.parametrize(
     ("seconds", "text"),
     [(0.0, "0.00 s"), (0.426, "0.43 s"), (12.34, "12.3 s"), (59.94, "59.9 s"),
-     (125.3, "2 min 05 s"), (3600, "1 h 00 min"), (3725, "1 h 02 min"), (90061, "25 h 01 min")],
+     (125.3, "2 min 05 s"), (3600, "1 h 00 min"), (3725, "1 h 02 min"), (90061, "25 h 01 min"),
+     (0.999, "1.0 s"), (59.97, "1 min 00 s")],
 )
 def test_format_elapsed(seconds: float, text: str) -> None:
     assert format_elapsed(seconds) == text
@@ -136,12 +137,12 @@ def test_format_elapsed(seconds: float, text: str) -> None:
 
 def test_templates_use_outcome_fields_and_the_users_namespace() -> None:
     outcome = CellOutcome(FINISHED, 125.3, result="0.031", count=9)
-    namespace = {"loss": 0.03125, "rows": [1, 2, 3], "status": "shadowed"}
+    namespace = {"loss": 0.03125, "rows": [1, 2, 3], "status": "mine"}
     title, text = render(
         outcome, "Run {count}: {status}", "loss {loss:.3f}, {len(rows)} rows, {elapsed} → {result}",
         namespace,
     )
-    assert title == "Run 9: finished"  # the outcome's fields win over the user's names
+    assert title == "Run 9: mine"  # the user's own variables win over the outcome's fields
     assert text == "loss 0.031, 3 rows, 2 min 05 s → 0.031"
 
 
@@ -155,20 +156,45 @@ def test_a_failure_message_template_still_names_the_error() -> None:
 
 
 @pytest.mark.parametrize(
-    ("template", "expected"),
+    ("template", "expected", "bad"),
     [
-        ("{missing} and {x}", "{missing} and 1"),          # unknown names stay as written
-        ("{x:>4}|{x!r}", "   1|1"),
-        ("{{literal}} {x}", "{literal} 1"),
-        ("unbalanced { brace", "unbalanced { brace"),
-        ("{x.nope}", "{x.nope}"),
-        ("{1/0}", "{1/0}"),
-        ("{name!r}", "'ada'"),
-        ("{x:%%bad}", "{x:%%bad}"),
+        ("{missing} and {x}", "{missing} and 1", 1),          # unknown names stay as written
+        ("{x:>4}|{x!r}", "   1|1", 0),
+        ("{{literal}} {x}", "{literal} 1", 0),
+        ("unbalanced { brace", "unbalanced { brace", 1),
+        ("{x.nope}", "{x.nope}", 1),
+        ("{1/0}", "{1/0}", 1),
+        ("{name!r}", "'ada'", 0),
+        ("{x:%%bad}", "{x:%%bad}", 1),
     ],
 )
-def test_expand_never_raises(template: str, expected: str) -> None:
-    assert expand(template, {}, {"x": 1, "name": "ada"}) == expected
+def test_expand_never_raises(template: str, expected: str, bad: int) -> None:
+    problems: list[str] = []
+    assert expand(template, {}, {"x": 1, "name": "ada"}, problems) == expected
+    assert len(problems) == bad
+
+
+def test_expand_fills_every_valid_field_and_describes_the_rest() -> None:
+    problems: list[str] = []
+    text = expand("value {1/0} and {len(rows)} and {loss:.3q}", {}, {"rows": [1, 2], "loss": 0.5},
+                  problems)
+    assert text == "value {1/0} and 2 and {loss:.3q}"
+    assert problems[0] == "{1/0}: ZeroDivisionError: division by zero"
+    assert problems[1].startswith("{loss:.3q}: ValueError: Unknown format code 'q'")
+
+
+def test_expand_looks_in_the_callers_locals_then_the_user_then_the_fields() -> None:
+    text = expand("{n} {local_only} {count} {other}", {"count": 216, "other": "field"},
+                  {"n": "global", "count": 1234}, local_ns={"n": 5, "local_only": 10})
+    assert text == "5 10 1234 field"
+
+
+def test_an_unprintable_exception_is_described_not_raised() -> None:
+    class Unprintable(Exception):
+        def __str__(self) -> str:
+            raise RuntimeError("no str")
+
+    assert describe_error(Unprintable()) == "Unprintable (unprintable: its __str__ raised)"
 
 
 def test_short_repr_is_one_short_line() -> None:

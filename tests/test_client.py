@@ -138,14 +138,15 @@ def test_short_keys_are_refused_before_anything_is_sent(receiver_factory, cipher
 
 def test_binary_icons_from_bytes_and_from_a_file(receiver, tmp_path):
     path = tmp_path / "icon.png"
-    path.write_bytes(ICON[::-1])
+    other = b"GIF89a" + ICON  # a file must hold an image
+    path.write_bytes(other)
     p = publisher(receiver, [Event("done", icon=Resource(path))], icon=Resource(ICON))
     p.register()
     p.publish("done", "with icon", icon=Resource(path))
     p.publish("done", "with other icon", icon=Resource(ICON + b"x"))
     reg = receiver.registrations["App"]
-    assert reg.icon == ICON and reg.event_icons["done"] == ICON[::-1]
-    assert [n.icon for n in receiver.notifications] == [ICON[::-1], ICON + b"x"]
+    assert reg.icon == ICON and reg.event_icons["done"] == other
+    assert [n.icon for n in receiver.notifications] == [other, ICON + b"x"]
 
 
 def test_the_same_icon_twice_gets_one_id_per_reference(receiver):
@@ -175,6 +176,14 @@ def test_cr_and_lf_in_text_arrive_as_lf_and_inject_nothing(receiver):
     assert n.text == "one\ntwo\nthree\nX-Injected: yes"
     assert n.title == "title\nX-Title-Injected: 1"
     assert "X-Injected" not in n.headers and "X-Title-Injected" not in n.headers
+
+
+def test_control_characters_arrive_as_a_visible_mark(receiver):
+    p = publisher(receiver)
+    p.register()
+    p.publish("done", "nul\x00", "a\x00b\x1bc\x7fd\x85e\tf\ng")
+    got = receiver.wait_for(1)[0]
+    assert (got.title, got.text) == ("nul\ufffd", "a\ufffdb\ufffdc\ufffdd\ufffde\tf\ng")
 
 
 def test_url_callback_target_arrives(receiver_factory):
@@ -322,7 +331,7 @@ def test_refused_password_is_an_auth_error(receiver_factory, password):
 @pytest.mark.timeout(30)  # the bound: a client that ignores its timeout hangs here
 def test_silent_server_times_out(receiver_factory):
     server = receiver_factory(mode="silent")
-    with pytest.raises(GNTPTimeoutError, match=r"sent no answer within 0\.5s"):
+    with pytest.raises(GNTPTimeoutError, match=r"sent no answer within 0\.5 s"):
         publisher(server, timeout=0.5).register()
     assert server.wait_for_requests(1)[0].message_type == "REGISTER"
 
@@ -332,14 +341,14 @@ def test_trickling_server_times_out(receiver_factory):
     """The response timeout bounds the whole reply, not each read: a server sending one
     byte every 0.1 s would otherwise complete its ~60-byte -OK after about 6 s."""
     server = receiver_factory(mode="trickle")
-    with pytest.raises(GNTPTimeoutError, match=r"sent no answer within 0\.5s"):
+    with pytest.raises(GNTPTimeoutError, match=r"sent no answer within 0\.5 s"):
         publisher(server, timeout=0.5).register()
 
 
 @pytest.mark.timeout(30)
 def test_black_holed_host_times_out_on_connect(black_hole):
     host, port = black_hole
-    with pytest.raises(GNTPTimeoutError, match=r"could not connect to .* within 0\.5s"):
+    with pytest.raises(GNTPTimeoutError, match=r"could not connect to .* within 0\.5 s"):
         Publisher("App", ["done"], host=host, port=port, timeout=0.5).register()
 
 
@@ -348,7 +357,7 @@ def test_timeout_bounds_the_whole_request_connect_included(black_hole):
     """``timeout=Timeout(connect=60, response=0.5)``: the request as a whole gets 0.5 s."""
     host, port = black_hole
     slow_connect = Timeout(connect=60, response=0.5)
-    with pytest.raises(GNTPTimeoutError, match=r"within 0\.5s"):
+    with pytest.raises(GNTPTimeoutError, match=r"within 0\.5 s"):
         Publisher("App", ["done"], host=host, port=port, timeout=slow_connect).register()
 
 
@@ -434,3 +443,20 @@ def test_callback_wait_is_bounded_by_its_timeout(receiver_factory):
         time.sleep(0.01)
     assert callback_waiter.pending == 0  # given up, socket closed, long before the click
     assert recorder.calls == []
+
+
+def test_a_refusal_sent_while_the_request_is_still_written_is_reported(refusing_server):
+    server = refusing_server
+    p = Publisher("App", ["done"], host=server.host, port=server.port, timeout=5)
+    with pytest.raises(GNTPServerError) as info:
+        p.publish("done", "big", "x" * 20_000_000)
+    assert (info.value.code, info.value.description) == (300, "request is larger than 65536 bytes")
+
+
+def test_the_real_receiver_refuses_a_large_request_with_its_answer(receiver_factory):
+    server = receiver_factory(max_request_size=1_000_000)
+    p = publisher(server, timeout=5)
+    p.register()
+    with pytest.raises(GNTPServerError) as info:
+        p.publish("done", "big", "x" * 20_000_000)
+    assert info.value.code == 300

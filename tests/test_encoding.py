@@ -347,10 +347,10 @@ def test_resource_ids_are_content_derived_hex() -> None:
 
 def test_resource_from_file_path(tmp_path) -> None:
     path = tmp_path / "icon.png"
-    path.write_bytes(b"\x89PNG file bytes")
+    path.write_bytes(b"\x89PNG\r\n\x1a\n file bytes")
     data = encode_request(NotifyRequest("A", "e", "T", icon=Resource(path)))
-    assert sections(data)[1] == [(hashlib.md5(b"\x89PNG file bytes").hexdigest(),
-                                  b"\x89PNG file bytes")]
+    assert sections(data)[1] == [(hashlib.md5(b"\x89PNG\r\n\x1a\n file bytes").hexdigest(),
+                                  b"\x89PNG\r\n\x1a\n file bytes")]
 
 
 def test_same_id_never_referenced_twice_in_one_message() -> None:

@@ -216,3 +216,24 @@ def test_profile_loads_the_extension_and_its_settings(
     assert proc.returncode == 0, proc.stderr
     got = receiver.wait_for(1)[0]
     assert (got.application, got.text) == ("From profile", "hello from a profile")
+
+
+def test_reload_ext_keeps_autonotify_and_says_so(
+    notify_shell: InteractiveShell, capsys: pytest.CaptureFixture[str],
+) -> None:
+    notify_shell.run_line_magic("autonotify", "--after 5 --only-fail")
+    capsys.readouterr()
+    notify_shell.run_line_magic("reload_ext", "gntp_jupyter")
+    config = state_for(notify_shell).config
+    assert (config.autonotify_after, config.autonotify_only_fail) == (5.0, True)
+    assert "%autonotify kept across the reload" in capsys.readouterr().out
+    notify_shell.run_line_magic("unload_ext", "gntp_jupyter")
+    assert capsys.readouterr().err == "gntp_jupyter: unloaded, so %autonotify is off\n"
+
+
+def test_unload_restores_the_loop_runner(shell: InteractiveShell) -> None:
+    runner = shell.loop_runner
+    shell.run_line_magic("load_ext", "gntp_jupyter")
+    assert shell.loop_runner is not runner
+    shell.run_line_magic("unload_ext", "gntp_jupyter")
+    assert shell.loop_runner is runner

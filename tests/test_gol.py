@@ -212,6 +212,7 @@ def test_sha512_is_answered_with_an_error(gol: GrowlForLinux, gol_app_name: str)
     with pytest.raises(GNTPServerError) as info:
         pub.publish("done", title)
     assert (info.value.code, info.value.description) == (None, "Invalid request")
+    assert "check the password" in str(info.value) and "no SHA512" in str(info.value)
     assert app_rows(gol, gol_app_name) == []
     assert rows_titled(gol, title) == []
 
@@ -245,7 +246,17 @@ def test_aes_with_a_wrong_password_is_refused(gol_with_password: GrowlForLinux,
         bad.publish("done", title)
     assert (info.value.code, info.value.description) == (None, "Invalid data")
     assert GOL_PASSWORD not in str(info.value)
+    assert "check the password (and hash/encryption settings)" in str(info.value)
     assert rows_titled(gol, title) == []
+
+
+def test_control_characters_arrive_as_a_visible_mark(gol: GrowlForLinux,
+                                                     gol_app_name: str) -> None:
+    pub = publisher(gol_app_name)
+    pub.register()
+    title = unique("nul")
+    assert pub.publish("done", title + "\x00", "a\x00b\x1bc\td\ne").action == "NOTIFY"
+    assert rows_titled(gol, title + "\ufffd") == [(title + "\ufffd", "a\ufffdb\ufffdc\td\ne")]
 
 
 #: How often a DES/3DES request is retried when gol saw no header at all (see below).

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import queue
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -261,3 +261,41 @@ def test_growl_for_linux_from_a_kernel(kernel_name: str, gol, gol_app_name: str)
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+
+
+def test_typing_a_cell_magic_header_is_incomplete_like_timeit(kernel) -> None:
+    _, kc = kernel
+    answers = {}
+    for code in ("%%notify_when_done\n", "%%timeit\n", "%%notify_when_done\nx = 1\n\n"):
+        msg_id = kc.is_complete(code)
+        answers[code] = wait_reply(kc, msg_id)["content"]["status"]
+    assert answers == {"%%notify_when_done\n": "incomplete", "%%timeit\n": "incomplete",
+                       "%%notify_when_done\nx = 1\n\n": "complete"}
+
+
+def test_the_password_prompt_keeps_it_out_of_history_and_outputs(
+    kernel, receiver_factory: Callable[..., ReceiverThread],
+) -> None:
+    _, kc = kernel
+    guarded = receiver_factory(password="typed-" + "secret")
+    msg_id = kc.execute("%notify --password-prompt", allow_stdin=True)
+    request = kc.get_stdin_msg(timeout=BOUND)
+    assert request["msg_type"] == "input_request" and request["content"]["password"]
+    kc.input("typed-" + "secret")
+    reply = wait_reply(kc, msg_id)
+    messages = iopub_until_idle(kc, msg_id)
+    assert reply["content"]["status"] == "ok"
+    shown = "".join(m["content"].get("text", "") for m in messages)
+    assert "password set for this session" in shown and "typed-secret" not in shown
+    reply, _ = execute(kc, f"%notify --host {guarded.host} --port {guarded.port} guarded")
+    assert guarded.wait_for(1)[0].text == "guarded"
+    reply, messages = execute(kc, "print(list(get_ipython().history_manager"
+                                  ".get_range(output=False)))")
+    assert "typed-secret" not in "".join(m["content"].get("text", "") for m in messages)
+
+
+def test_the_kernels_own_loop_runner_is_left_alone(kernel) -> None:
+    _, kc = kernel
+    _, messages = execute(kc, "from IPython.core.interactiveshell import _asyncio_runner\n"
+                              "get_ipython().loop_runner is _asyncio_runner")
+    assert results(messages) == ["True"]

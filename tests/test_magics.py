@@ -140,14 +140,72 @@ def test_min_seconds(notify_shell: InteractiveShell, receiver: ReceiverThread) -
     assert [n.title for n in settled(notify_shell, receiver)] == ["In [2] finished"]
 
 
-def test_templates(notify_shell: InteractiveShell, receiver: ReceiverThread) -> None:
-    run(notify_shell, "status = 'mine'\nloss = None\n")
+def test_templates(notify_shell: InteractiveShell, receiver: ReceiverThread,
+                   capsys: pytest.CaptureFixture[str]) -> None:
+    run(notify_shell, "mine = 'yes'\nloss = None\n")
     run(notify_shell,
-        '%%notify_when_done -t "Training {status}" -m \'loss {loss:.3f} {result} {nope} '
+        '%%notify_when_done -t "Training {status} {mine}" -m \'loss {loss:.3f} {result} {nope} '
         'in {elapsed}\'\nloss = 0.03125\n[loss]\n')
     (got,) = settled(notify_shell, receiver)
-    assert got.title == "Training finished"  # the outcome's {status}, not the user's variable
+    assert got.title == "Training finished yes"
     assert re.fullmatch(r"loss 0\.031 \[0\.03125\] \{nope\} in 0\.\d\d s", got.text), got.text
+    warnings = capsys.readouterr().err.splitlines()
+    assert warnings == ["gntp_jupyter: template field left as written — {nope}: NameError: "
+                        "name 'nope' is not defined"]
+
+
+def test_your_variables_win_over_the_magics_fields(
+    notify_shell: InteractiveShell, receiver: ReceiverThread,
+) -> None:
+    run(notify_shell, "count = 1234\nstatus = 'mine'\n")
+    run(notify_shell, "%notify processed {count} files")
+    run(notify_shell, "%%notify_when_done -t 'Training {status}'\n1\n")
+    got = settled(notify_shell, receiver)
+    assert [n.text for n in got[:1]] == ["processed 1234 files"]
+    assert got[1].title == "Training mine"
+
+
+def test_expansion_uses_the_calling_functions_locals(
+    notify_shell: InteractiveShell, receiver: ReceiverThread,
+) -> None:
+    run(notify_shell, "n = 'global'\ndef f(n):\n    local_only = n * 2\n"
+                      "    %notify -t \"f {n}\" inside f {local_only}\n")
+    run(notify_shell, "f(5)")
+    (got,) = settled(notify_shell, receiver)
+    assert (got.title, got.text) == ("f 5", "inside f 10")
+
+
+def test_a_bad_field_costs_only_itself_with_one_warning_line(
+    notify_shell: InteractiveShell, receiver: ReceiverThread, capsys: pytest.CaptureFixture[str],
+) -> None:
+    run(notify_shell, "df = [1, 2, 3]\nloss = 0.5\n")
+    capsys.readouterr()
+    result = run(notify_shell, '%notify --title "Done {nonexistent}" value {1/0} and {len(df)} '
+                               "{loss:.3q}\n'after'")
+    assert result.success and result.result == "after"
+    (got,) = settled(notify_shell, receiver)
+    assert (got.title, got.text) == ("Done {nonexistent}", "value {1/0} and 3 {loss:.3q}")
+    (line,) = capsys.readouterr().err.splitlines()
+    assert "{nonexistent}: NameError" in line and "{1/0}: ZeroDivisionError" in line
+    assert "{loss:.3q}: ValueError" in line
+
+
+@pytest.mark.parametrize(("typed", "message"), [
+    ("epoch {i} -> done", "epoch 0 -> done"),
+    ("delta: -x", "delta: -x"),
+    ("from -c", "from -c"),
+    ("-t T -5 degrees", "-5 degrees"),
+    ("-t T -- --sticky is a word", "--sticky is a word"),
+    ("--stick 'quoted whole'", "quoted whole"),
+    ("-p2 it's 'half' quoted", "it's 'half' quoted"),
+])
+def test_options_come_first_then_the_rest_is_the_message(
+    notify_shell: InteractiveShell, receiver: ReceiverThread, typed: str, message: str,
+) -> None:
+    result = run(notify_shell, f"for i in range(2):\n    %notify {typed}\n'went on'")
+    assert result.success and result.result == "went on"
+    got = settled(notify_shell, receiver)
+    assert [n.text for n in got] == [message, message.replace("0", "1")]
 
 
 def test_second_cell_magic_and_time_wrapping(
@@ -182,7 +240,7 @@ def test_called_directly_it_runs_the_body_and_notifies_at_once(
 
 def test_bad_options_are_usage_errors(notify_shell: InteractiveShell) -> None:
     for args in ("--min-seconds soon", "--min-seconds -1", "-p 3", "--port 0", "--bogus",
-                 "-i /no/such/icon.png"):
+                 "--callback notaurl"):
         with pytest.raises(UsageError):
             notify_shell.run_cell_magic("notify_when_done", args, "pass\n")
     result = run(notify_shell, "%%notify_when_done --min-seconds soon\nran = True\n")
@@ -245,9 +303,71 @@ def test_notify_options(
 
 def test_notify_usage_errors(notify_shell: InteractiveShell) -> None:
     for args in ("", "-t only-a-title", "-e nosuchtype hi", "-p 7 hi", "-p high hi",
-                 "--port 70000 hi", "-i missing.png hi"):
+                 "--port 70000 hi", "--callback notaurl hi", "--callback http:/// hi",
+                 "--host [::1 hi", "--host localhost:0 hi", "--bogus hi"):
         with pytest.raises(UsageError):
             notify_shell.run_line_magic("notify", args)
+
+
+def _icon_files(tmp_path) -> dict[str, str]:
+    (tmp_path / "icon.png").write_bytes(png("file icon"))
+    (tmp_path / "notes.txt").write_text("just text, not an image\n")
+    return {"missing": str(tmp_path / "nope.png"), "text file": str(tmp_path / "notes.txt"),
+            "directory": str(tmp_path), "remote file URL": "file://example.org/x.png"}
+
+
+@pytest.mark.parametrize("case", ["missing", "text file", "directory", "remote file URL"])
+def test_every_icon_problem_costs_only_the_icon_with_one_warning(
+    notify_shell: InteractiveShell, receiver: ReceiverThread, tmp_path,
+    capsys: pytest.CaptureFixture[str], case: str,
+) -> None:
+    icon = _icon_files(tmp_path)[case]
+    result = run(notify_shell, f"%notify -i {icon} hello\n'went on'")
+    assert result.success and result.result == "went on"
+    (got,) = settled(notify_shell, receiver)
+    assert (got.text, got.icon) == ("hello", None)
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("gntp_jupyter: notification sent, but icon not used")
+    expected = {"missing": "No such file", "text file": "not an image (first bytes b'just tex'",
+                "directory": "a directory, not an image file",
+                "remote file URL": "must name a file on this machine"}[case]
+    assert expected in line, line
+    notify_shell.run_line_magic("config", f"GNTPNotifier.icon = {icon!r}")
+    run(notify_shell, "%notify again")
+    assert capsys.readouterr().err.count("icon not used") == 1  # the configured icon too
+
+
+def test_a_file_url_icon_is_a_path(notify_shell: InteractiveShell, receiver: ReceiverThread,
+                                   tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    _icon_files(tmp_path)
+    run(notify_shell, f"%notify -i file://{tmp_path}/icon.png hello")
+    (got,) = settled(notify_shell, receiver)
+    assert got.icon == png("file icon") and capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("form", ["127.0.0.1:{port}", "[127.0.0.1]:{port}", "localhost:{port}"])
+def test_host_takes_the_forms_the_tool_prints(
+    notify_shell: InteractiveShell, receiver_factory: Callable[..., ReceiverThread], form: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    other = receiver_factory()
+    run(notify_shell, f"%notify --host {form.format(port=other.port)} elsewhere")
+    assert other.wait_for(1)[0].text == "elsewhere"
+    assert capsys.readouterr().err == ""
+
+
+def test_host_takes_a_bracketed_ipv6_literal(
+    notify_shell: InteractiveShell, receiver_factory: Callable[..., ReceiverThread],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    try:
+        other = receiver_factory(host="::1")
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+    run(notify_shell, f"%notify --host [::1] --port {other.port} six")
+    run(notify_shell, f"%notify --host [::1]:{other.port} six")
+    assert [n.text for n in other.wait_for(2)] == ["six", "six"]
+    assert capsys.readouterr().err == ""
 
 
 def test_callback_url_from_config(notify_shell: InteractiveShell, receiver: ReceiverThread) -> None:
@@ -413,3 +533,157 @@ def test_growl_for_linux_receives_success_and_failure(
     assert rows["gol bad failed"].startswith("KeyError: 'k'")
     apps = {(r["app_name"], r["name"]) for r in gol.applications()}
     assert {(gol_app_name, "Cell finished"), (gol_app_name, "Cell failed")} <= apps
+
+
+# -- cells as they really run ------------------------------------------------------------
+
+
+def test_a_silent_cell_runs_its_body_without_notifying(
+    notify_shell: InteractiveShell, receiver: ReceiverThread, capsys: pytest.CaptureFixture[str],
+) -> None:
+    result = notify_shell.run_cell("%%notify_when_done\nran = 'yes'\n", silent=True)
+    assert result.error_in_exec is None and notify_shell.user_ns["ran"] == "yes"
+    assert settled(notify_shell, receiver) == []
+    assert capsys.readouterr().err == ""
+
+
+def test_a_cell_without_history_is_not_given_the_next_cells_number(
+    notify_shell: InteractiveShell, receiver: ReceiverThread,
+) -> None:
+    run(notify_shell, "1")
+    notify_shell.run_cell("%%notify_when_done\n2\n", store_history=False)
+    notify_shell.run_cell("%notify unnumbered", store_history=False)
+    run(notify_shell, "%%notify_when_done\n3\n")
+    got = settled(notify_shell, receiver)
+    assert [n.title for n in got] == ["Cell finished", "Jupyter", "In [2] finished"]
+
+
+def test_the_failing_line_reads_as_typed(
+    notify_shell: InteractiveShell, receiver: ReceiverThread,
+) -> None:
+    run(notify_shell, "%autonotify --after 0")
+    run(notify_shell, "%autonotify --after nan")
+    run(notify_shell, "%autonotify --off")
+    failed = [n for n in settled(notify_shell, receiver) if n.name == "Cell failed"]
+    assert [n.text.splitlines()[1] for n in failed] == ["line 1: %autonotify --after nan"]
+
+
+def test_an_unprintable_exception_is_reported_as_unprintable(
+    notify_shell: InteractiveShell, receiver: ReceiverThread,
+) -> None:
+    run(notify_shell, "class Unprintable(Exception):\n"
+                      "    def __str__(self):\n        raise RuntimeError('no text')\n")
+    run(notify_shell, "%%notify_when_done\nx = 1\nraise Unprintable()\n")
+    (got,) = settled(notify_shell, receiver)
+    assert got.name == "Cell failed"
+    assert got.text.splitlines()[:2] == ["Unprintable (unprintable: its __str__ raised)",
+                                         "line 3: raise Unprintable()"]
+
+
+@pytest.mark.parametrize("how", ["%%notify_when_done\n", "%autonotify --after 0\n"])
+def test_an_interrupt_escaping_a_top_level_await_is_reported(
+    notify_shell: InteractiveShell, receiver: ReceiverThread, how: str,
+) -> None:
+    # In terminal IPython, Ctrl-C during a top-level await is raised in the event loop's
+    # select(), so it leaves the loop runner, not the cell; a loop callback raising
+    # KeyboardInterrupt leaves it the same way.
+    run(notify_shell, "import asyncio\ndef stop():\n    raise KeyboardInterrupt\n")
+    if how.startswith("%autonotify"):
+        run(notify_shell, how)
+        how = ""
+    result = run(notify_shell, how + "asyncio.get_running_loop().call_soon(stop)\n"
+                                     "await asyncio.sleep(3600)\n")
+    assert isinstance(result.error_in_exec, KeyboardInterrupt)
+    run(notify_shell, "%autonotify --off")
+    interrupted = [n for n in settled(notify_shell, receiver) if "interrupted" in n.title]
+    assert [n.title for n in interrupted] == ["Cell interrupted"]
+
+
+def test_notify_panel_in_a_terminal_says_it_needs_a_notebook(
+    shell_factory: Callable[..., InteractiveShell], capsys: pytest.CaptureFixture[str],
+) -> None:
+    from IPython.terminal.interactiveshell import TerminalInteractiveShell
+    from traitlets.config import Config
+
+    c = Config()
+    c.HistoryAccessor.enabled = False
+    c.TerminalInteractiveShell.simple_prompt = True
+    terminal = TerminalInteractiveShell(config=c)
+    try:
+        terminal.run_line_magic("load_ext", "gntp_jupyter")
+        capsys.readouterr()
+        result = terminal.run_cell("%notify_panel", store_history=True)
+        assert result.success and result.result is None
+        out = capsys.readouterr().out
+        assert "needs a notebook front end" in out and "Widget" not in out
+    finally:
+        terminal.run_line_magic("unload_ext", "gntp_jupyter")
+        TerminalInteractiveShell.clear_instance()
+
+
+def test_an_answer_no_parser_expects_costs_one_warning_line(
+    shell: InteractiveShell, scripted_server, capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Until the parser itself reads this as a GNTPError, the send path must still catch it.
+    server = scripted_server(b"GNTP/1.0 -ERROR NONE\r\nError-Code: \xc2\xb2\r\n\r\n")
+    shell.run_line_magic("load_ext", "gntp_jupyter")
+    shell.run_line_magic("config", f"GNTPNotifier.port = {server.port}")
+    shell.run_line_magic("config", "GNTPNotifier.host = '127.0.0.1'")
+    capsys.readouterr()
+    result = run(shell, "%notify hello\n'went on'")
+    assert result.success and result.result == "went on"
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(WARNING_PREFIX)
+
+
+# -- the password ------------------------------------------------------------------------
+
+VERBOSE_CELLS = {
+    "config and options": "state_for(get_ipython()).config.client_options(port=70000)\n",
+    "below derive_key": (
+        "opts = state_for(get_ipython()).config.client_options()\n"
+        "odd = dataclasses.replace(opts.security, randbytes=lambda n: 'not bytes')\n"
+        "encode_message('NOTIFY', [[('Application-Name', 'A')]], odd)\n"
+    ),
+    "publisher": (
+        "opts = state_for(get_ipython()).config.client_options()\n"
+        "Publisher('A', ['e'], options=opts, headers={'bad name': 'x'})\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("cell", VERBOSE_CELLS.values(), ids=VERBOSE_CELLS.keys())
+def test_a_verbose_traceback_never_shows_the_password(
+    notify_shell: InteractiveShell, capsys: pytest.CaptureFixture[str], cell: str,
+) -> None:
+    password = "hunter-" + "2-secret"
+    notify_shell.user_ns["_pw"] = password
+    run(notify_shell, "get_ipython().run_line_magic('config', f'GNTPNotifier.password = {_pw!r}')"
+                      "\ndel _pw\n")
+    run(notify_shell, "import dataclasses\nfrom gntp_jupyter.extension import state_for\n"
+                      "from gntp_jupyter.gntp import Publisher\n"
+                      "from gntp_jupyter.gntp.encoding import encode_message\n")
+    run(notify_shell, "%xmode Verbose")
+    capsys.readouterr()
+    result = run(notify_shell, cell)
+    assert result.error_in_exec is not None
+    out = capsys.readouterr()
+    shown = clean(out.out + out.err)
+    assert "Traceback" in shown and password not in shown, shown
+
+
+def test_a_password_that_is_not_utf8_is_one_line_at_load(
+    shell: InteractiveShell, receiver: ReceiverThread, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import os
+
+    monkeypatch.setitem(os.environb, b"GNTP_PASSWORD", b"caf\xe9-secret")
+    shell.run_line_magic("load_ext", "gntp_jupyter")
+    assert capsys.readouterr().err == (
+        "gntp_jupyter: GNTP_PASSWORD ignored: it is not valid UTF-8 text\n")
+    shell.run_line_magic("config", f"GNTPNotifier.port = {receiver.port}")
+    shell.run_line_magic("config", "GNTPNotifier.host = '127.0.0.1'")
+    run(shell, "%notify still works")
+    assert receiver.wait_for(1)[0].text == "still works"
+    assert capsys.readouterr().err == ""

@@ -335,7 +335,13 @@ def test_unreadable_icons_are_explained(panel, tmp_path):
     text = tmp_path / "notes.txt"
     text.write_text("not a picture")
     panel.icon.value = str(text)
-    assert "not a PNG" in panel._notes["icon"].value
+    assert "not an image" in panel._notes["icon"].value
+
+    panel.icon.value = str(tmp_path)
+    assert "a directory, not an image file" in panel._notes["icon"].value
+    (tmp_path / "icon.png").write_bytes(png("panel file url"))
+    panel.icon.value = f"file://{tmp_path}/icon.png"
+    assert "icon" not in panel._errors  # the same rule as %notify -i: a file URL is a path
 
     panel.icon.value = "https://"
     assert "no host" in panel._notes["icon"].value

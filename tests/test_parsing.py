@@ -156,7 +156,7 @@ def test_growl_for_linux_error_form() -> None:
     exc = err.exception()
     assert type(exc) is GNTPServerError
     assert exc.code is None
-    assert str(exc) == "server error: Invalid data"
+    assert str(exc).startswith("server error: Invalid data — check the password")
 
 
 @pytest.mark.parametrize("code_line", [b"", b"Error-Code: \r\n", b"Error-Code: abc\r\n"])

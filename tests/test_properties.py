@@ -50,8 +50,16 @@ def security_for(choice) -> Security:
 
 
 def on_the_wire(value: str) -> str:
-    """What a reader gets back for ``value``: CR as LF, outer spaces and tabs trimmed."""
-    return value.replace("\r\n", "\n").replace("\r", "\n").strip(" \t")
+    """What a reader gets back for ``value``: CR as LF, other control characters but TAB
+    as U+FFFD, outer spaces and tabs trimmed."""
+    value = value.replace("\r\n", "\n").replace("\r", "\n")
+    value = "".join("\ufffd" if _control(c) else c for c in value)
+    return value.strip(" \t")
+
+
+def _control(char: str) -> bool:
+    code = ord(char)
+    return (code < 0x20 and char not in "\t\n") or 0x7F <= code < 0xA0
 
 
 def sent(name: str, value: str) -> bool:

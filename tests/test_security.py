@@ -253,3 +253,29 @@ def test_default_randbytes_is_a_csprng() -> None:
     assert Security(SECRET).randbytes is os.urandom
     salts = {Security(SECRET).new_salt() for _ in range(20)}
     assert len(salts) == 20
+
+
+def test_a_secret_never_shows_and_compares_by_value() -> None:
+    from gntp_jupyter.gntp.security import Secret
+
+    secret = Secret("hunter2")
+    assert "hunter2" not in repr(secret) + str(secret) + f"{secret}" + repr([secret])
+    assert secret == Secret("hunter2") != Secret("other") and not Secret("")
+    assert hash(secret) == hash(Secret("hunter2"))
+    assert Security("hunter2").password == secret  # a str is wrapped at once
+    assert Security("").password is None
+    assert derive_key(secret, "SHA256", b"salt") == derive_key("hunter2", "SHA256", b"salt")
+
+
+def test_a_password_that_cannot_be_sent_is_refused_without_naming_it() -> None:
+    from gntp_jupyter.gntp.security import Secret
+
+    password = "caf\udce9-" + "secret"
+    with pytest.raises(GNTPValidationError) as info:
+        Secret(password)
+    assert "not valid UTF-8" in str(info.value) and info.value.__suppress_context__
+    tb, shown = info.value.__traceback__.tb_next, []  # below this test's own frame
+    while tb is not None:
+        shown += [repr(v) for v in tb.tb_frame.f_locals.values()]
+        tb = tb.tb_next
+    assert shown and not any("secret" in v for v in shown), shown  # what Verbose prints

@@ -69,3 +69,13 @@ def test_installed_in_a_shell_and_removed_on_unload(shell: InteractiveShell) -> 
     assert shell.transform_cell("\n\n  %%notify_when_done\n  x = 1\n") == arm_call("") + "x = 1\n"
     shell.run_line_magic("unload_ext", "gntp_jupyter")
     assert shell.transform_cell(cell) == before
+
+
+def test_typing_the_header_waits_for_the_body_like_timeit(shell: InteractiveShell) -> None:
+    shell.run_line_magic("load_ext", "gntp_jupyter")
+    check = shell.input_transformer_manager.check_complete
+    for header in ("%%notify_when_done\n", "%%notify_when_done --only-fail\n"):
+        assert check(header) == check("%%timeit\n") == ("incomplete", 0)
+    assert check("%%notify_when_done\nx = 1\n\n") == ("complete", None)
+    # ... and the cell still runs through the transformer
+    assert shell.transform_cell("%%notify_when_done\nx = 1\n").startswith("get_ipython()")

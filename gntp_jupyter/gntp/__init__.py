@@ -30,7 +30,7 @@ from .options import ClientOptions, Timeout
 from .requests import Event, NotifyRequest, RegisterRequest, SubscribeRequest
 from .resources import Resource
 from .responses import CallbackResponse, ErrorResponse, OKResponse, Response
-from .security import Security
+from .security import Secret, Security
 
 __all__ = [
     "CallbackResponse",
@@ -53,6 +53,7 @@ __all__ = [
     "RegisterRequest",
     "Resource",
     "Response",
+    "Secret",
     "Security",
     "SocketCallback",
     "SubscribeRequest",

@@ -58,10 +58,10 @@ from .client import (
 from .exceptions import GNTPError, GNTPResourceError, GNTPServerError, GNTPValidationError
 from .exchange import Exchange, State
 from .headers import parse_int
-from .options import ClientOptions
+from .options import ClientOptions, format_seconds
 from .publishing import Callback, PublisherBase, SubscriberBase, needs_registration
 from .requests import Event, Request
-from .resources import Icon, Resource, image_type
+from .resources import MAX_ICON_BYTES, Icon, Resource, check_image
 from .responses import OKResponse
 
 __all__ = [
@@ -80,8 +80,6 @@ T = TypeVar("T")
 _READ_SIZE = 65536
 #: Seconds an icon fetch may take (connect and whole request).
 FETCH_TIMEOUT = 10.0
-#: Largest icon accepted: a bigger body is refused before it fills the kernel's memory.
-MAX_ICON_BYTES = 4 * 1024 * 1024
 _CACHE_ENTRIES = 64
 _CACHE_BYTES = 32 * 1024 * 1024
 
@@ -108,19 +106,24 @@ class AsyncGNTPClient:
         return f"<AsyncGNTPClient → {self.options.address}>"
 
     async def process_request(
-        self, request: Request, callback: SocketCallback | None = None
+        self, request: Request, callback: SocketCallback | None = None, *,
+        deadline: float | None = None,
     ) -> OKResponse:
         """Send ``request``; return the ``-OK`` or raise the matching GNTPError.
 
         With a ``callback`` and a request that asks for one, the socket stays open after
         ``-OK``: a task on this loop reads the ``-CALLBACK`` (up to ``timeout.callback``)
-        and runs the handlers there.
+        and runs the handlers there. ``deadline`` (loop time) ends the request sooner
+        than ``timeout.response`` would (a publisher's whole send shares one).
         """
         o = self.options
         exchange = Exchange(request, o.security)
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + o.timeout.response  # the whole request, connect included
-        stream = await self._connect()
+        end = loop.time() + o.timeout.response  # the whole request, connect included
+        deadline = end if deadline is None else min(end, deadline)
+        if deadline - loop.time() <= 0:
+            raise response_timeout_error(o)
+        stream = await self._connect(deadline - loop.time())
         handed_off = False
         try:
             try:
@@ -142,10 +145,12 @@ class AsyncGNTPClient:
             if not handed_off:
                 stream.close()
 
-    async def _connect(self) -> IOStream:
+    async def _connect(self, left: float) -> IOStream:
         o = self.options
         try:
-            return await TCPClient().connect(o.host, o.port, timeout=o.timeout.connect_limit)
+            return await TCPClient().connect(
+                o.host, o.port, timeout=min(o.timeout.connect_limit, left)
+            )
         except StreamClosedError as exc:  # tornado wraps the socket error
             real = exc.real_error
             raise_connect_error(o, real if isinstance(real, OSError) else exc)
@@ -168,8 +173,21 @@ async def _read_while(stream: IOStream, exchange: Exchange, state: State) -> Non
 
 
 async def _converse(stream: IOStream, exchange: Exchange) -> None:
-    await stream.write(exchange.data)  # one write: growl-for-linux frames on the first read
-    await _read_while(stream, exchange, State.AWAITING_RESPONSE)
+    """Write the request (one write: growl-for-linux frames on the first read) while
+    reading: a server may refuse a request before reading all of it, and its answer is
+    what the caller must see."""
+    writing = stream.write(exchange.data)
+    writing.add_done_callback(_retrieve)  # a write cut short by a refusal is no error
+    try:
+        await _read_while(stream, exchange, State.AWAITING_RESPONSE)
+    except StreamClosedError:
+        if exchange.state is State.AWAITING_RESPONSE:
+            raise
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 async def _await_callback(
@@ -291,7 +309,7 @@ async def _download(url: str, timeout: float, max_size: int) -> bytes:
     try:
         response = await client.fetch(request, raise_error=False)
     except HTTPTimeoutError:
-        raise GNTPResourceError(url, f"timed out after {timeout:g}s") from None
+        raise GNTPResourceError(url, f"timed out after {format_seconds(timeout)}") from None
     except HTTPStreamClosedError:
         cause = (
             f"too large (over {max_size} bytes)" if too_large()
@@ -314,11 +332,7 @@ async def _download(url: str, timeout: float, max_size: int) -> bytes:
     if too_large():
         raise GNTPResourceError(url, f"too large (over {max_size} bytes)")
     data = bytes(body)
-    if image_type(data) is None:
-        ctype = response.headers.get("Content-Type", "none")
-        raise GNTPResourceError(
-            url, f"not an image (Content-Type {ctype}, first bytes {data[:8]!r})"
-        )
+    check_image(data, url, f"Content-Type {response.headers.get('Content-Type', 'none')}, ")
     _cache.put(url, data)
     return data
 
@@ -345,35 +359,47 @@ class AsyncResource(Resource):
         self.max_size = max_size
         self.error: GNTPResourceError | None = None
 
-    async def fetch(self) -> None:
-        """Fetch the bytes; never raises for a failed fetch (see ``error``)."""
+    async def fetch(self, timeout: float | None = None) -> None:
+        """Fetch the bytes; never raises for a failed fetch (see ``error``).
+
+        ``timeout`` shortens this resource's own ``timeout`` (a publisher's deadline).
+        """
         self.error = None
+        limit = self.timeout if timeout is None else max(min(self.timeout, timeout), 0.0)
         try:
-            self._data = await _shared_fetch(self.url, self.timeout, self.max_size)
+            self._data = await asyncio.wait_for(
+                _shared_fetch(self.url, self.timeout, self.max_size), limit
+            )
         except GNTPResourceError as exc:
             self._data, self.error = None, exc
+        except (TimeoutError, asyncio.TimeoutError):
+            self._data = None
+            self.error = GNTPResourceError(self.url, f"timed out after {format_seconds(limit)}")
         except asyncio.CancelledError:
             self.error = GNTPResourceError(self.url, "the fetch was cancelled")
             raise
 
 
 async def fetch_async_resources_in_parallel(
-    resources: Iterable[AsyncResource],
+    resources: Iterable[AsyncResource], timeout: float | None = None,
 ) -> list[AsyncResource]:
     """Fetch every resource not fetched yet, all at once; return when each has finished.
 
     Failures are kept on the resources (``data`` None, ``error`` set), never raised.
+    ``timeout`` bounds them all (each resource's own timeout still applies).
     """
     resources = list(resources)
     pending = {id(r): r for r in resources if r.data is None}
-    await asyncio.gather(*(r.fetch() for r in pending.values()))
+    await asyncio.gather(*(r.fetch(timeout) for r in pending.values()))
     return resources
 
 
-async def _fetch_icons(request: Request) -> None:
-    """Fetch every AsyncResource the request carries; raise the first failure."""
+async def _fetch_icons(request: Request, deadline: float) -> None:
+    """Fetch every AsyncResource the request carries by ``deadline`` (loop time); raise
+    the first failure."""
     icons = [v for block in request.blocks() for _, v in block if isinstance(v, AsyncResource)]
-    await fetch_async_resources_in_parallel(icons)
+    left = deadline - asyncio.get_running_loop().time()
+    await fetch_async_resources_in_parallel(icons, left)
     for icon in icons:
         if icon.data is None:
             raise icon.error or GNTPResourceError(icon.url, "not fetched")
@@ -560,11 +586,18 @@ class AsyncPublisher(PublisherBase):
         """Register the application and its events (``await`` it, or not: see the class)."""
         return _call(self.register_async, sys._getframe(1))
 
-    async def register_async(self) -> OKResponse:
-        """The coroutine behind ``register()``, for ``gather``/``create_task``."""
+    async def register_async(self, *, deadline: float | None = None) -> OKResponse:
+        """The coroutine behind ``register()``, for ``gather``/``create_task``.
+
+        ``timeout.response`` bounds the whole call, icon fetches included.
+        """
+        deadline = self._deadline() if deadline is None else deadline
         request = self.register_request()
-        await _fetch_icons(request)
-        return await self.client.process_request(request)
+        await _fetch_icons(request, deadline)
+        return await self.client.process_request(request, deadline=deadline)
+
+    def _deadline(self) -> float:
+        return asyncio.get_running_loop().time() + self.options.timeout.response
 
     def publish(
         self, event: Event | str, title: str, text: str = "", *, id: str | None = None,
@@ -585,20 +618,24 @@ class AsyncPublisher(PublisherBase):
         coalescing_id: str | None = None, callback: Callback = None,
         headers: Mapping[str, object] | None = None,
     ) -> OKResponse:
-        """The coroutine behind ``publish()``, for ``gather``/``create_task``."""
+        """The coroutine behind ``publish()``, for ``gather``/``create_task``.
+
+        ``timeout.response`` bounds the whole call, icon fetches included.
+        """
+        deadline = self._deadline()
         request = self.notify_request(
             event, title, text, id=id, sticky=sticky, priority=priority, icon=icon,
             coalescing_id=coalescing_id, callback=callback, headers=headers,
         )
-        await _fetch_icons(request)
+        await _fetch_icons(request, deadline)
         socket_cb = callback if isinstance(callback, SocketCallback) else None
         try:
-            return await self.client.process_request(request, socket_cb)
+            return await self.client.process_request(request, socket_cb, deadline=deadline)
         except GNTPServerError as exc:
             if not needs_registration(exc):
                 raise
-        await self.register_async()
-        return await self.client.process_request(request, socket_cb)
+        await self.register_async(deadline=deadline)
+        return await self.client.process_request(request, socket_cb, deadline=deadline)
 
 
 class AsyncSubscriber(SubscriberBase):

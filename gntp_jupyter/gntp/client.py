@@ -23,7 +23,7 @@ from .exceptions import (
     GNTPTimeoutError,
 )
 from .exchange import Exchange, State
-from .options import ClientOptions
+from .options import ClientOptions, format_seconds
 from .publishing import Callback, PublisherBase, SubscriberBase, needs_registration
 from .requests import Event, Request
 from .resources import Icon
@@ -48,7 +48,8 @@ def raise_connect_error(options: ClientOptions, exc: OSError) -> NoReturn:
         raise GNTPConnectionRefused(options.host, options.port) from None
     if isinstance(exc, TimeoutError):
         raise GNTPTimeoutError(
-            f"could not connect to {options.address} within {options.timeout.connect_limit:g}s — "
+            f"could not connect to {options.address} within "
+            f"{format_seconds(options.timeout.connect_limit)} — "
             "is the host up and the port open in its firewall?"
         ) from None
     if isinstance(exc, socket.gaierror):
@@ -60,7 +61,7 @@ def response_timeout_error(options: ClientOptions) -> GNTPTimeoutError:
     """The server accepted the connection but did not answer in time."""
     return GNTPTimeoutError(
         f"{options.address} accepted the connection but sent no answer within "
-        f"{options.timeout.response:g}s — is it a GNTP server?"
+        f"{format_seconds(options.timeout.response)} — is it a GNTP server?"
     )
 
 
@@ -97,8 +98,7 @@ class GNTPClient:
         handed_off = False
         try:
             try:
-                sock.settimeout(o.timeout.response)
-                sock.sendall(exchange.data)
+                _send_and_read(sock, exchange, deadline)
                 _read_while(sock, exchange, State.AWAITING_RESPONSE, deadline)
             except TimeoutError:
                 raise response_timeout_error(o) from None
@@ -121,6 +121,64 @@ class GNTPClient:
             return socket.create_connection((o.host, o.port), timeout=o.timeout.connect_limit)
         except OSError as exc:
             raise_connect_error(o, exc)
+
+
+def _send_and_read(sock: socket.socket, exchange: Exchange, deadline: float) -> None:
+    """Write the request while reading whatever the server already answers.
+
+    A server may refuse a request before reading all of it (``-ERROR 300``, request
+    too large) and stop reading: waiting for the write to finish would report a
+    time-out instead of its answer. The request still leaves in one ``sendall``-like
+    stream of writes; only a refusal stops it early.
+    """
+    data = memoryview(exchange.data)
+    sent = 0
+    with selectors.DefaultSelector() as selector:
+        selector.register(sock, selectors.EVENT_READ | selectors.EVENT_WRITE)
+        sock.setblocking(False)
+        try:
+            while sent < len(data) and exchange.state is State.AWAITING_RESPONSE:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError
+                for _, events in selector.select(left):
+                    if events & selectors.EVENT_READ:
+                        _receive(sock, exchange)
+                        if exchange.state is not State.AWAITING_RESPONSE:
+                            return  # answered (refused) before reading everything
+                    if events & selectors.EVENT_WRITE:
+                        try:
+                            sent += sock.send(data[sent:])
+                        except BlockingIOError:
+                            continue
+                        except OSError:
+                            # The server hung up mid-request: its answer may be waiting.
+                            _drain(sock, exchange)
+                            if exchange.state is State.AWAITING_RESPONSE:
+                                raise
+                            return
+        finally:
+            sock.setblocking(True)
+
+
+def _receive(sock: socket.socket, exchange: Exchange) -> None:
+    try:
+        chunk = sock.recv(_READ_SIZE)
+    except BlockingIOError:
+        return
+    exchange.receive_data(chunk)
+
+
+def _drain(sock: socket.socket, exchange: Exchange) -> None:
+    """Read what already arrived (after a failed write); never waits."""
+    while exchange.state is State.AWAITING_RESPONSE:
+        try:
+            chunk = sock.recv(_READ_SIZE)
+        except OSError:
+            return
+        if not chunk:
+            return
+        exchange.receive_data(chunk)
 
 
 def _read_while(sock: socket.socket, exchange: Exchange, state: State, deadline: float) -> None:

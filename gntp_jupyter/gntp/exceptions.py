@@ -45,7 +45,8 @@ class GNTPResourceError(GNTPError):
     """
 
     def __init__(self, url: str, cause: str) -> None:
-        super().__init__(f"could not fetch {url}: {cause}")
+        verb = "fetch" if "://" in url else "read"
+        super().__init__(f"could not {verb} {url}: {cause}")
         self.url = url
         self.cause = cause
 
@@ -79,7 +80,7 @@ class GNTPServerError(GNTPError):
 
     def __init__(self, code: int | None, description: str) -> None:
         text = f"server error {code}" if code is not None else "server error"
-        hint = _HINTS.get(code) if code is not None else None
+        hint = _HINTS.get(code) if code is not None else _HINTS_BY_TEXT.get(description)
         msg = f"{text}: {description}" if description else text
         super().__init__(f"{msg} — {hint}" if hint else msg)
         self.code = code
@@ -90,9 +91,18 @@ class GNTPAuthError(GNTPServerError):
     """The server refused the password (error 400)."""
 
 
+_AUTH_HINT = "check the password (and hash/encryption settings) configured on both sides"
 _HINTS = {
-    400: "check the password (and hash/encryption settings) configured on both sides",
+    400: _AUTH_HINT,
     401: "the application is not registered; register() first",
     402: "the notification type is not registered; add it to the events and register()",
     404: "the notification type is disabled in the notifier's settings",
+}
+
+# growl-for-linux answers without a code: "Invalid data" (it could not decrypt, or read,
+# the request) and "Invalid request" (a hash it does not know). Both usually mean the
+# security settings differ.
+_HINTS_BY_TEXT = {
+    "Invalid data": _AUTH_HINT + " (growl-for-linux says this when it cannot decrypt)",
+    "Invalid request": _AUTH_HINT + "; growl-for-linux has no SHA512: use SHA256",
 }

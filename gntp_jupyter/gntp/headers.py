@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from .exceptions import GNTPValidationError
 
 __all__ = [
+    "CONTROL_MARK",
     "CUSTOM_PREFIXES",
     "GNTP_HEADER_NAMES",
     "Headers",
@@ -83,9 +84,20 @@ def format_bool(value: bool) -> str:
     return "True" if value else "False"
 
 
+#: What a control character in a value becomes: visible, so nothing vanishes silently.
+CONTROL_MARK = "\ufffd"
+_CONTROLS = {c: CONTROL_MARK for c in [*range(0x20), 0x7F, *range(0x80, 0xA0)]
+             if chr(c) not in "\t\n\r"}
+
+
 def sanitize_value(value: str) -> str:
-    """CR never reaches the wire inside a value; LF is GNTP's in-value newline."""
-    return value.replace("\r\n", "\n").replace("\r", "\n")
+    """CR never reaches the wire inside a value; LF is GNTP's in-value newline.
+
+    Other control characters (NUL, ESC, ...; TAB stays) become U+FFFD: servers reject
+    them (growl-for-linux answers "Invalid data" to a NUL and still stores a garbled
+    notification) and a desktop cannot show them anyway.
+    """
+    return value.replace("\r\n", "\n").replace("\r", "\n").translate(_CONTROLS)
 
 
 def check_unique(names: Iterable[str]) -> None:

@@ -5,9 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .exceptions import GNTPValidationError
-from .security import Security
+from .security import Secret, Security
 
-__all__ = ["DEFAULT_PORT", "ClientOptions", "Timeout", "format_address"]
+__all__ = [
+    "DEFAULT_PORT",
+    "ClientOptions",
+    "Timeout",
+    "format_address",
+    "format_seconds",
+    "split_address",
+]
 
 DEFAULT_PORT = 23053
 
@@ -15,6 +22,40 @@ DEFAULT_PORT = 23053
 def format_address(host: str, port: int) -> str:
     """``host:port``, with IPv6 literals bracketed."""
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def format_seconds(seconds: float) -> str:
+    """Seconds as people write them in a message: ``3 s``, ``1.5 s``, ``0.25 s``.
+
+    Two decimals at most, no float noise: a deadline cut to 2.99998 s reads ``3 s``.
+    """
+    return f"{round(seconds, 2):g} s"
+
+
+def split_address(text: str) -> tuple[str, int | None]:
+    """``host``, ``host:port``, ``[v6]``, ``[v6]:port`` or a bare IPv6 literal ->
+    (host, port or None): every form :func:`format_address` prints is read back.
+
+    Raises GNTPValidationError (a ValueError) for an empty host or a bad port.
+    """
+    text = text.strip()
+    port_text = None
+    if text.startswith("["):
+        host, sep, rest = text[1:].partition("]")
+        if not sep or (rest and not rest.startswith(":")):
+            raise GNTPValidationError(f"cannot read the address {text!r}: use [v6] or [v6]:port")
+        port_text = rest[1:] if rest else None
+    elif text.count(":") == 1:
+        host, _, port_text = text.partition(":")
+    else:
+        host = text  # a name, an IPv4 address or a bare IPv6 literal
+    if not host.strip():
+        raise GNTPValidationError(f"no host in the address {text!r}")
+    if port_text is None:
+        return host, None
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise GNTPValidationError(f"port must be from 1 to 65535, not {port_text!r} in {text!r}")
+    return host, int(port_text)
 
 
 @dataclass(frozen=True)
@@ -64,13 +105,16 @@ class ClientOptions:
     def __post_init__(self) -> None:
         if not isinstance(self.host, str) or not self.host.strip():
             raise GNTPValidationError(f"host must be a non-empty string, got {self.host!r}")
+        if self.host.startswith("[") and self.host.endswith("]"):  # [::1], as printed
+            object.__setattr__(self, "host", self.host[1:-1])
         port = self.port
         if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
             raise GNTPValidationError(f"port must be an int from 1 to 65535, got {port!r}")
 
     @classmethod
     def build(
-        cls, *, host: str = "localhost", port: int = DEFAULT_PORT, password: str | None = None,
+        cls, *, host: str = "localhost", port: int = DEFAULT_PORT,
+        password: Secret | str | None = None,
         hash_algorithm: str = "SHA256", encryption: str | None = None,
         timeout: Timeout | float | None = None,
     ) -> ClientOptions:

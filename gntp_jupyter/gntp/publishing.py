@@ -6,18 +6,44 @@ Everything except the send lives here (the httpx pattern), so ``Publisher`` and
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
+from urllib.parse import urlsplit
 
 from .callbacks import SocketCallback
 from .exceptions import GNTPServerError, GNTPValidationError
 from .options import DEFAULT_PORT, ClientOptions, Timeout
 from .requests import Event, NotifyRequest, RegisterRequest, SubscribeRequest, make_headers
 from .resources import Icon
+from .security import Secret
 
-__all__ = ["Callback", "PublisherBase", "SubscriberBase", "needs_registration"]
+__all__ = [
+    "Callback",
+    "PublisherBase",
+    "SubscriberBase",
+    "check_callback_url",
+    "needs_registration",
+]
 
 #: ``callback=`` takes a URL (opened by the server on click) or a SocketCallback.
 Callback = str | SocketCallback | None
+
+
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s]+\Z")
+
+
+def check_callback_url(url: str) -> str:
+    """The URL a server opens on click, or GNTPValidationError: it needs a scheme
+    (``https://...``, ``file:///...``, ``vscode://...``), no spaces, and a host when it is
+    http(s)."""
+    if not isinstance(url, str) or not _URL.match(url):
+        raise GNTPValidationError(
+            f"callback must be a URL such as https://example.org/page, not {url!r}"
+        )
+    parts = urlsplit(url)
+    if parts.scheme.lower() in ("http", "https") and not parts.netloc:
+        raise GNTPValidationError(f"callback URL {url!r} has no host")
+    return url
 
 
 def needs_registration(exc: GNTPServerError) -> bool:
@@ -38,7 +64,8 @@ class _Target:
     """Holds the ClientOptions built from the keyword arguments every client takes."""
 
     def __init__(
-        self, *, host: str = "localhost", port: int = DEFAULT_PORT, password: str | None = None,
+        self, *, host: str = "localhost", port: int = DEFAULT_PORT,
+        password: Secret | str | None = None,
         hash_algorithm: str = "SHA256", encryption: str | None = None,
         timeout: Timeout | float | None = None, headers: Mapping[str, object] | None = None,
         options: ClientOptions | None = None,
@@ -95,7 +122,7 @@ class PublisherBase(_Target):
             extra["callback_context"] = callback.context
             extra["callback_context_type"] = callback.context_type
         elif isinstance(callback, str):
-            extra["callback_target"] = callback
+            extra["callback_target"] = check_callback_url(callback)
         elif callback is not None:
             raise GNTPValidationError("callback must be a URL or a SocketCallback")
         return NotifyRequest(
@@ -121,6 +148,8 @@ class SubscriberBase(_Target):
         )
 
     @property
-    def forward_password(self) -> str:
+    def forward_password(self) -> Secret:
         """The password the server uses when it forwards: its own + our Subscriber-ID."""
-        return (self.options.security.password or "") + self.request.subscriber_id
+        password = self.options.security.password
+        assert password is not None  # checked in __init__
+        return password + self.request.subscriber_id

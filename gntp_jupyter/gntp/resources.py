@@ -9,19 +9,35 @@ from __future__ import annotations
 
 import hashlib
 import os
+from urllib.parse import unquote, urlsplit
 
 from .exceptions import GNTPResourceError, GNTPValidationError
 
-__all__ = ["Icon", "Resource", "image_type"]
+__all__ = [
+    "IMAGE_FORMATS",
+    "MAX_ICON_BYTES",
+    "Icon",
+    "Resource",
+    "check_image",
+    "icon_path",
+    "image_type",
+    "read_icon",
+]
 
 RESOURCE_SCHEME = "x-growl-resource://"
+#: Largest icon accepted, from a file or a URL: a bigger one is refused before it is read.
+MAX_ICON_BYTES = 4 * 1024 * 1024
+IMAGE_FORMATS = "a PNG, JPEG, GIF, BMP, ICO, TIFF or WebP image"
 
 
 class Resource:
     """Bytes to send as a binary section: ``Resource(b"...")`` or ``Resource("icon.png")``.
 
-    A ``str`` or path-like argument is a file path, read at once so that a missing file
-    fails here with a clear message rather than later on the wire.
+    A ``str`` or path-like argument is an image file (a path, ``~`` expanded, or a
+    ``file://`` URL), read and checked at once by :func:`read_icon`, so that a missing
+    file, a directory or a file that is not an image fails here with a clear
+    :class:`GNTPResourceError`. An ``http(s)://`` URL is fetched by
+    :class:`~.async_gntp.AsyncResource` instead. Bytes are sent as given.
     """
 
     __slots__ = ("_data", "source")
@@ -35,11 +51,7 @@ class Resource:
             self._data = bytes(source)
         elif isinstance(source, (str, os.PathLike)):
             self.source = os.fspath(source)
-            try:
-                with open(self.source, "rb") as fh:
-                    self._data = fh.read()
-            except OSError as exc:
-                raise GNTPResourceError(self.source, exc.strerror or str(exc)) from exc
+            self._data = read_icon(self.source)
         else:
             raise GNTPValidationError(
                 f"a Resource takes bytes or a file path, not {type(source).__name__}"
@@ -101,3 +113,56 @@ def image_type(data: bytes) -> str | None:
         if data.startswith(magic):
             return name
     return None
+
+
+def check_image(data: bytes, where: str, detail: str = "") -> bytes:
+    """``data`` if it is an image :func:`image_type` knows; else GNTPResourceError
+    (``detail``, such as the Content-Type, goes into its message)."""
+    if image_type(data[:32]) is None:
+        raise GNTPResourceError(
+            where, f"not an image ({detail}first bytes {data[:8]!r}; {IMAGE_FORMATS} "
+            "is expected)"
+        )
+    return data
+
+
+def icon_path(spec: str | os.PathLike[str]) -> str:
+    """The file an icon spec names: a path (``~`` expanded) or a ``file://`` URL.
+
+    An ``http(s)://`` URL raises GNTPResourceError pointing to AsyncResource.
+    """
+    text = os.fspath(spec)
+    parts = urlsplit(text)
+    scheme = parts.scheme.lower()
+    if scheme in ("http", "https"):
+        raise GNTPResourceError(
+            text, "a URL, not a file: use AsyncResource(url), which fetches it"
+        )
+    if scheme == "file":
+        if parts.netloc not in ("", "localhost"):
+            raise GNTPResourceError(text, "a file:// URL must name a file on this machine")
+        return unquote(parts.path)
+    return os.path.expanduser(text)
+
+
+def read_icon(spec: str | os.PathLike[str], *, max_size: int = MAX_ICON_BYTES) -> bytes:
+    """The bytes of the image file ``spec`` names (see :func:`icon_path`).
+
+    The one check every icon source shares — ``-i``, ``GNTPNotifier.icon``, the panel,
+    :class:`Resource` and (for fetched bytes) ``AsyncResource``: GNTPResourceError when
+    the file is missing, a directory, larger than ``max_size`` or not an image.
+    """
+    path = icon_path(spec)
+    try:
+        if os.path.isdir(path):
+            raise GNTPResourceError(path, "a directory, not an image file")
+        with open(path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if size > max_size:
+                raise GNTPResourceError(path, f"too large ({size} bytes, over {max_size})")
+            data = fh.read(max_size + 1)
+    except OSError as exc:
+        raise GNTPResourceError(path, exc.strerror or str(exc)) from exc
+    if len(data) > max_size:
+        raise GNTPResourceError(path, f"too large (over {max_size} bytes)")
+    return check_image(data, path)

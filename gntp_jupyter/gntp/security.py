@@ -8,6 +8,10 @@
 
 AES means AES-192 and 3DES a 24-byte key, so both need a 32- or 64-byte key: SHA256
 or SHA512. Such impossible combinations are refused before anything is sent.
+
+The password travels as a :class:`Secret` down to :func:`derive_key`, the one place its
+bytes are used: its repr and str are masked, so a traceback that prints local variables
+(IPython's ``%xmode Verbose``, saved in the notebook) never shows it.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from .exceptions import GNTPValidationError
 __all__ = [
     "ENCRYPTION_ALGORITHMS",
     "HASH_ALGORITHMS",
+    "Secret",
     "Security",
     "decrypt",
     "derive_key",
@@ -43,16 +48,72 @@ ENCRYPTION_ALGORITHMS = {"AES": (24, 16), "DES": (8, 8), "3DES": (24, 8)}
 _SALT_LENGTH = 16
 
 
+class Secret:
+    """A password that never shows: ``repr`` and ``str`` are masked.
+
+    ``Secret("...")`` checks at once that the text can be sent (UTF-8), with a message
+    that names no character of it. Equal secrets compare equal (in constant time), so
+    settings holding one can be compared and used as keys.
+    """
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str | Secret) -> None:
+        if isinstance(value, Secret):
+            value = value._value
+        if not isinstance(value, str):
+            raise GNTPValidationError(f"a password must be text, not {type(value).__name__}")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            value = ""  # a traceback that prints this frame's locals must not show it
+            raise GNTPValidationError(
+                "the password is not valid UTF-8 text (it holds an undecodable byte): "
+                "set it again"
+            ) from None
+        self._value = value
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    def __str__(self) -> str:
+        return "********"
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Secret):
+            return NotImplemented
+        return hmac.compare_digest(self._utf8(), other._utf8())
+
+    def __hash__(self) -> int:
+        return hash((Secret, self._value))
+
+    def __add__(self, suffix: str) -> Secret:
+        """The password a server forwards with: its own plus a Subscriber-ID."""
+        return Secret(self._value + suffix)
+
+    def __reduce__(self) -> tuple:
+        raise TypeError("a Secret is not pickled")
+
+    def _utf8(self) -> bytes:
+        return self._value.encode("utf-8")
+
+
 def _hash(algorithm: str, data: bytes) -> bytes:
     return hashlib.new(HASH_ALGORITHMS[algorithm], data, usedforsecurity=True).digest()
 
 
-def derive_key(password: str, algorithm: str, salt: bytes) -> bytes:
-    """``H(password + salt)``: the secret both sides compute; ciphers use its prefix."""
-    return _hash(algorithm, password.encode("utf-8") + salt)
+def derive_key(password: Secret | str, algorithm: str, salt: bytes) -> bytes:
+    """``H(password + salt)``: the secret both sides compute; ciphers use its prefix.
+
+    The one place the password's bytes are used (never bound to a name here).
+    """
+    return _hash(algorithm, Secret(password)._utf8() + salt)
 
 
-def key_hash(password: str, algorithm: str, salt: bytes) -> bytes:
+def key_hash(password: Secret | str, algorithm: str, salt: bytes) -> bytes:
     """``H(H(password + salt))``: what travels in the info line."""
     return _hash(algorithm, derive_key(password, algorithm, salt))
 
@@ -90,19 +151,22 @@ def decrypt(algorithm: str, key: bytes, iv: bytes, ciphertext: bytes) -> bytes:
     return unpadder.update(padded) + unpadder.finalize()
 
 
-def verify_key_hash(password: str, algorithm: str, salt: bytes, received: bytes) -> bool:
+def verify_key_hash(
+    password: Secret | str, algorithm: str, salt: bytes, received: bytes
+) -> bool:
     """Constant-time check of a key hash a peer sent."""
     return hmac.compare_digest(key_hash(password, algorithm, salt), received)
 
 
 @dataclass(frozen=True)
 class Security:
-    """Password, hash and cipher for one target; the password never shows in a repr.
+    """Password, hash and cipher for one target; the password (a :class:`Secret`, also
+    when given as a str) never shows in a repr.
 
     ``randbytes`` is injectable so tests can fix the salt and IV.
     """
 
-    password: str | None = field(default=None, repr=False)
+    password: Secret | None = field(default=None, repr=False)
     hash_algorithm: str = "SHA256"
     encryption: str | None = None
     randbytes: RandBytes = field(default=os.urandom, repr=False, compare=False)
@@ -124,8 +188,10 @@ class Security:
                 f"{', '.join(ENCRYPTION_ALGORITHMS)} or None"
             )
         object.__setattr__(self, "encryption", enc)
-        if self.password is not None and not isinstance(self.password, str):
+        if self.password is not None and not isinstance(self.password, (str, Secret)):
             raise GNTPValidationError("password must be a string")
+        # A str is wrapped at once; an empty password is no password.
+        object.__setattr__(self, "password", Secret(self.password) if self.password else None)
         if enc is not None and not self.password:
             raise GNTPValidationError(f"{enc} encryption needs a password")
         if enc is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -43,11 +44,22 @@ def test_sigterm_stops_it_cleanly(receiver_cli):
     child.wait_for_line("stopped")
 
 
+def _send_raw(child, message: str) -> None:
+    # By hand: our own client would already have replaced the control characters.
+    with socket.create_connection((child.host, child.port), timeout=10) as sock:
+        sock.sendall(message.encode())
+        sock.recv(4096)
+
+
 def test_sender_text_never_reaches_the_terminal_raw(receiver_cli):
     child = receiver_cli("--print")
-    p = publisher(child, app="Evil\x1b]0;owned\x07App")
-    p.register()
-    p.publish("done", "\x1b[2J\x1b[31mred\x07", "line one\nline two \x9b6n \u202egnp.exe")
+    app = "Evil\x1b]0;owned\x07App"
+    _send_raw(child, f"GNTP/1.0 REGISTER NONE\r\nApplication-Name: {app}\r\n"
+                     "Notifications-Count: 1\r\n\r\nNotification-Name: done\r\n"
+                     "Notification-Enabled: True\r\n\r\n")
+    _send_raw(child, f"GNTP/1.0 NOTIFY NONE\r\nApplication-Name: {app}\r\n"
+                     "Notification-Name: done\r\nNotification-Title: \x1b[2J\x1b[31mred\x07\r\n"
+                     "Notification-Text: line one\nline two \x9b6n \u202egnp.exe\r\n\r\n")
     line = child.wait_for_line("NOTIFY")
     assert not any(ch in line for ch in "\x1b\x07\x9b\u202e")
     assert "\\x1b[2J\\x1b[31mred\\x07" in line

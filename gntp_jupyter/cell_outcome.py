@@ -195,6 +195,8 @@ def typed_line_finder(raw_cell: str | None, transformed_cell: str | None) -> Typ
     was typed. Only frames of this very cell are mapped (their cached code is this
     transformed cell), and only when the transform kept the line count.
     """
+    if transformed_cell is None and raw_cell:
+        transformed_cell = _transform(raw_cell)  # IPython 8 does not record it
     raw = (raw_cell or "").splitlines()
     code = (transformed_cell or "").splitlines()
 
@@ -206,6 +208,16 @@ def typed_line_finder(raw_cell: str | None, transformed_cell: str | None) -> Typ
         return raw[lineno - 1]
 
     return typed
+
+
+def _transform(raw_cell: str) -> str | None:
+    """IPython's standard transform of a cell (magics to calls), as IPython 8 ran it."""
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+
+        return TransformerManager().transform_cell(raw_cell)
+    except Exception:  # a cell it cannot transform: no mapping, never an error
+        return None
 
 
 def failing_line(

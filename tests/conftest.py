@@ -33,6 +33,14 @@ from gntp_jupyter.gntp.receiver import Receiver, ReceiverLimits, ReceiverThread
 if TYPE_CHECKING:
     from fake_notifications import FakeNotifications
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test using growl-for-linux is marked ``gol``: its port is machine-wide, so
+    parallel runs (.ci/matrix) run these one interpreter at a time."""
+    for item in items:
+        if "gol" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.gol)
+
+
 # --- growl-for-linux (real GNTP server) -------------------------------------------------
 # One gol per test session: starting it costs about a second and the port is machine-wide.
 # Tests share its state, so they use unique application names instead of resetting.

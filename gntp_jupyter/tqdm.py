@@ -160,7 +160,9 @@ class tqdm_gntp(_tqdm_auto):  # tqdm.contrib's naming
     def display(self, *args: Any, **kwargs: Any) -> Any:
         shown = super().display(*args, **kwargs)
         now = time.monotonic()
-        if not self._gntp_closed and now - self._last_notify >= self.notify_interval:
+        finished = bool(self.total) and self.n >= self.total  # close() says "done" next
+        due = now - self._last_notify >= self.notify_interval
+        if due and not finished and not self._gntp_closed:
             self._last_notify = now
             self._submit("running")
         return shown

@@ -138,7 +138,17 @@ def jupyter_server(tmp_path: Path, receiver: ReceiverThread) -> Iterator[dict]:
                 pytest.fail("jupyter_server did not start:\n"
                             + (tmp_path / "server.log").read_text())
             time.sleep(0.1)
-        yield {"base": f"http://127.0.0.1:{port}/", "root": root, "runtime": runtime}
+        base = f"http://127.0.0.1:{port}/"
+        while True:  # the info file can appear before the port accepts connections
+            try:
+                api(base, "GET", "api/status")
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail("jupyter_server does not answer:\n"
+                                + (tmp_path / "server.log").read_text())
+                time.sleep(0.1)
+        yield {"base": base, "root": root, "runtime": runtime}
     finally:
         proc.terminate()
         try:

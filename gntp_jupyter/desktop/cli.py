@@ -38,7 +38,6 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     defaults = ReceiverLimits()
     parser = argparse.ArgumentParser(
         prog="gntp-receiver",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         description="Receive GNTP (Growl) notifications, e.g. from a Jupyter kernel with "
         "gntp_jupyter, and show them as desktop notifications. It listens on loopback "
         "only unless told otherwise; a remote kernel reaches it through "
@@ -46,8 +45,10 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     )
     where = parser.add_argument_group("where to listen")
     where.add_argument("--host", default="127.0.0.1",
-                       help="address to listen on; beyond loopback a password is required")
-    where.add_argument("--port", type=int, default=DEFAULT_PORT, help="0 picks a free port")
+                       help="address to listen on; beyond loopback a password is required "
+                       "(default: %(default)s)")
+    where.add_argument("--port", type=int, default=DEFAULT_PORT,
+                       help="0 picks a free port (default: %(default)s)")
     secret = parser.add_argument_group(
         "password", f"senders must know it (key hash verified); read from ${PASSWORD_ENV} "
         "unless one of these is given")
@@ -68,15 +69,17 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quiet", action="store_true",
                         help="print nothing per request (start-up and errors still print)")
     parser.add_argument("--icon-cache", type=Path, default=default_folder(), metavar="DIR",
-                        help="private folder for icon files (bounded, content-named)")
+                        help="private folder for icon files, bounded and content-named "
+                        "(default: %(default)s)")
     limits = parser.add_argument_group("limits")
     limits.add_argument("--max-request-size", type=int, default=defaults.max_request_size,
-                        metavar="BYTES")
+                        metavar="BYTES", help="bytes of one request (default: %(default)s)")
     limits.add_argument("--max-connections", type=int, default=None, metavar="N",
                         help=f"open connections at once (default: {defaults.max_connections}, "
                         "or fewer when the descriptor limit is lower)")
     limits.add_argument("--memory-budget", type=int, default=defaults.memory_budget,
-                        metavar="BYTES", help="bytes of unfinished requests, all connections")
+                        metavar="BYTES", help="bytes of unfinished requests, all "
+                        "connections together (default: %(default)s)")
     return parser.parse_args(argv)
 
 

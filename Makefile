@@ -10,7 +10,7 @@ venv: $(VENV)/.installed
 # The kernelspec lives inside the venv, so kernel tests run this checkout, not a system kernel.
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install -e '.[test]'
+	$(VENV)/bin/pip install -e '.[test,browser]'
 	$(PY) -m ipykernel install --sys-prefix --name gntp-jupyter-test --display-name "gntp_jupyter (test)"
 	touch $@
 
@@ -29,7 +29,7 @@ demo: venv
 	$(PY) -m gntp_jupyter.demo
 
 $(VENV)/.bench-installed: $(VENV)/.installed pyproject.toml
-	$(VENV)/bin/pip install -e '.[test,bench]'
+	$(VENV)/bin/pip install -e '.[test,browser,desktop,bench]'
 	touch $@
 
 bench: $(VENV)/.bench-installed

@@ -71,7 +71,7 @@ def _missing(front: FrontEnd) -> str | None:
         try:
             importlib.import_module(module)
         except ImportError:
-            return f"{module} is not installed (pip install -e '.[test]')"
+            return f"{module} is not installed (pip install -e '.[test,browser]')"
     return None
 
 

@@ -6,8 +6,10 @@ session through its REST API and checks what the kernel's notifications carry.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import queue
 import socket
 import subprocess
 import sys
@@ -112,6 +114,19 @@ def api(base: str, method: str, path: str, body: Any = None) -> Any:
         return response.status, (json.loads(raw) if raw.startswith(b"{") else raw)
 
 
+def wait_for_kernel_info(kc: BlockingKernelClient) -> None:
+    """Until the kernel answers kernel_info. Not wait_for_ready: on a loaded machine its
+    heartbeat check can call a slow-starting kernel dead."""
+    deadline = time.monotonic() + BOUND
+    while time.monotonic() < deadline:
+        kc.kernel_info()
+        with contextlib.suppress(queue.Empty):
+            while True:
+                if kc.get_shell_msg(timeout=2)["msg_type"] == "kernel_info_reply":
+                    return
+    raise AssertionError(f"the kernel did not answer kernel_info within {BOUND}s")
+
+
 @pytest.fixture
 def jupyter_server(tmp_path: Path, receiver: ReceiverThread) -> Iterator[dict]:
     """A jupyter_server on 127.0.0.1 (token auth) whose kernels reach ``receiver``."""
@@ -174,7 +189,7 @@ def test_under_a_jupyter_server_the_callback_is_the_notebook(
     kc.load_connection_file()
     kc.start_channels()
     try:
-        kc.wait_for_ready(timeout=BOUND)
+        wait_for_kernel_info(kc)
         reply, _ = execute(kc, "%load_ext gntp_jupyter\n%notify clicked brings you back")
         assert reply["content"]["status"] == "ok"
         execute(kc, '%config GNTPNotifier.server_url = "http://localhost:9999/"\n'

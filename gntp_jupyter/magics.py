@@ -13,7 +13,7 @@ import re
 import sys
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from IPython.core.error import UsageError
 from IPython.core.magic import (
@@ -26,17 +26,42 @@ from IPython.core.magic import (
 )
 from IPython.core.magic_arguments import argument, kwds, magic_arguments, parse_argstring
 
-from .cell_outcome import CellOutcome, NotifyRule, TypedLine, expand, typed_line_finder
+from .cell_outcome import (
+    CellOutcome,
+    CellRequest,
+    NotifyRule,
+    TypedLine,
+    expand,
+    typed_line_finder,
+)
 from .config import ENV_VARS
-from .extension import CellRequest, template_warning, warn
+from .report import template_warning, warn
 
 if TYPE_CHECKING:
-    from .extension import NotifyExtension
-    from .history import HistoryEntry
+    from .config import GNTPNotifier
+    from .history import History, HistoryEntry
+    from .notifier import Notifier
+    from .panel_widget import NotificationPanel
 
 __all__ = ["NotifyMagics"]
 
 DEFAULT_AUTONOTIFY_AFTER = 60.0
+
+
+class ExtensionState(Protocol):
+    """What the magics use of the shell's extension state, which hands itself over when
+    it registers them: the magics never import the extension (it imports them)."""
+
+    config: GNTPNotifier
+    history: History
+
+    @property
+    def notifier(self) -> Notifier: ...
+    def running_count(self) -> int | None: ...
+    def is_cell_file(self, filename: str) -> bool: ...
+    def arm(self, request: CellRequest) -> None: ...
+    def notify(self, outcome: CellOutcome, request: CellRequest) -> HistoryEntry | None: ...
+    def new_panel(self) -> NotificationPanel: ...
 
 
 def _unquote(text: str | None) -> str | None:
@@ -263,7 +288,7 @@ it on; %unload_ext turns it off (and says so).
 class NotifyMagics(Magics):
     """Desktop notifications (GNTP / Growl) from cells."""
 
-    def __init__(self, shell: Any, extension: NotifyExtension) -> None:
+    def __init__(self, shell: Any, extension: ExtensionState) -> None:
         super().__init__(shell)
         self._ext = extension
 

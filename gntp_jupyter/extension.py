@@ -124,6 +124,7 @@ class NotifyExtension:
         if notify_when_done_transformer not in cleanup:
             cleanup.append(notify_when_done_transformer)
         self.config.observe(self._target_changed, names=list(TARGET_TRAITS))
+        self.config.observe(self._icon_changed, names=["icon"])
         self.capture.attach(self.shell)
         self._wrap_loop_runner()
         self.loaded = True
@@ -160,6 +161,7 @@ class NotifyExtension:
             cleanup.remove(notify_when_done_transformer)
         if self.loaded:
             self.config.unobserve(self._target_changed, names=list(TARGET_TRAITS))
+            self.config.unobserve(self._icon_changed, names=["icon"])
         while self.config in shell.configurables:
             shell.configurables.remove(self.config)
         self._cells.clear()
@@ -195,6 +197,12 @@ class NotifyExtension:
         problem = self.config.check()
         if problem:
             warn(f"gntp_jupyter: these settings cannot work yet: {problem}")
+
+    def _icon_changed(self, change: Any) -> None:
+        # Kept, not refused: like -i, a bad icon costs only the icon (and may be fixed).
+        problem = self.config.icon_problem()
+        if problem:
+            warn(f"gntp_jupyter: {problem}")
 
     # -- cells ------------------------------------------------------------------------
 

@@ -72,23 +72,25 @@ def _unquote(text: str | None) -> str | None:
 
 
 def _priority(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise UsageError(f"priority must be an integer from -2 to 2, not {text!r}") from None
-    if not -2 <= value <= 2:
-        raise UsageError(f"priority must be from -2 (very low) to 2 (emergency), not {value}")
-    return value
+    from .gntp.validate import check_priority
+
+    return _as_usage_error(check_priority, text)
 
 
 def _port(text: str) -> int:
+    from .gntp.validate import check_port
+
+    return _as_usage_error(check_port, text)
+
+
+def _as_usage_error(check: Callable[..., int], text: str) -> int:
+    """The protocol's validator on an option's text; its message, as a UsageError."""
+    from .gntp.exceptions import GNTPValidationError
+
     try:
-        value = int(text)
-    except ValueError:
-        raise UsageError(f"port must be a number, not {text!r}") from None
-    if not 0 < value < 65536:
-        raise UsageError(f"port must be from 1 to 65535, not {value}")
-    return value
+        return check(text, from_text=True)
+    except GNTPValidationError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _seconds(text: str) -> float:
@@ -556,9 +558,9 @@ class NotifyMagics(Magics):
                         and (name == "password" or os.environ[var] == str(value))]
             note = f"   (from {from_env[0]})" if from_env else ""
             lines.append(f"  {name:<{width}}  {value!r}{note}")
-        problem = config.check()
-        if problem:
-            lines.append(f"problem: {problem}")
+        for problem in (config.check(), config.icon_problem()):
+            if problem:
+                lines.append(f"problem: {problem}")
         lines.extend(f"environment: {p}" for p in config.environment_problems)
         entries = self._ext.history.entries()
         if entries:

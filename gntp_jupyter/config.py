@@ -23,7 +23,8 @@ if TYPE_CHECKING:
     from .gntp.options import ClientOptions
 
 # The protocol stack (and cryptography) is imported on first use, not here: a profile that
-# loads the extension at every start-up should cost next to nothing until a send.
+# loads the extension at every start-up should cost next to nothing until a send. First use
+# includes setting port or priority (GNTP_PORT too): their validators live in the stack.
 
 __all__ = ["DEFAULT_ICON", "ENV_VARS", "EVENT_FAILED", "EVENT_FINISHED", "EVENT_MESSAGE",
            "GNTPNotifier"]

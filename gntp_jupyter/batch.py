@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .cell_outcome import CellOutcome, default_message, default_title, format_elapsed
+from .report import warn
 
 if TYPE_CHECKING:
     from .extension import NotifyExtension
@@ -184,8 +185,6 @@ class Batcher:
         self._timer = loop.call_later(self.delay, self._fire)
 
     def _fire(self) -> None:
-        from .extension import warn
-
         self._timer = None
         try:
             self.flush()

@@ -30,7 +30,7 @@ import sys
 import traceback
 from collections import ChainMap
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
@@ -38,6 +38,7 @@ __all__ = [
     "FINISHED",
     "INTERRUPTED",
     "CellOutcome",
+    "CellRequest",
     "NotifyRule",
     "expand",
     "format_elapsed",
@@ -175,6 +176,19 @@ class NotifyRule:
         if outcome.elapsed < self.min_seconds:
             return False
         return not (self.only_fail and outcome.ok)
+
+
+@dataclass(frozen=True)
+class CellRequest:
+    """What one cell's end-of-cell notification should look like (from its options)."""
+
+    rule: NotifyRule = field(default_factory=NotifyRule)
+    title: str | None = None
+    message: str | None = None
+    source: str = "cell"
+    #: Notifier.send keyword arguments: icon, sticky, priority, coalescing_id,
+    #: callback_url, host, port — only those given.
+    delivery: Mapping[str, Any] = field(default_factory=dict)
 
 
 def describe_error(error: BaseException) -> str:

@@ -23,7 +23,8 @@ if TYPE_CHECKING:
     from .gntp.options import ClientOptions
 
 # The protocol stack (and cryptography) is imported on first use, not here: a profile that
-# loads the extension at every start-up should cost next to nothing until a send.
+# loads the extension at every start-up should cost next to nothing until a send. First use
+# includes setting port or priority (GNTP_PORT too): their validators live in the stack.
 
 __all__ = ["DEFAULT_ICON", "ENV_VARS", "EVENT_FAILED", "EVENT_FINISHED", "EVENT_MESSAGE",
            "GNTPNotifier"]
@@ -158,17 +159,17 @@ class GNTPNotifier(Configurable):
                 problems.append(f"{var}={raw!r} ignored: {exc}")
         return problems
 
-    @validate("port")
-    def _check_port(self, proposal):
-        if not 0 < proposal["value"] < 65536:
-            raise TraitError(f"port must be 1..65535, got {proposal['value']}")
-        return proposal["value"]
+    @validate("port", "priority")
+    def _check_number(self, proposal):
+        # The protocol's validators, in their words (imported at the first value set).
+        from .gntp.exceptions import GNTPValidationError
+        from .gntp.validate import check_port, check_priority
 
-    @validate("priority")
-    def _check_priority(self, proposal):
-        if not -2 <= proposal["value"] <= 2:
-            raise TraitError(f"priority must be -2..2, got {proposal['value']}")
-        return proposal["value"]
+        check = check_port if proposal["trait"].name == "port" else check_priority
+        try:
+            return check(proposal["value"])
+        except GNTPValidationError as exc:
+            raise TraitError(str(exc)) from None
 
     @validate("timeout", "retry_after")
     def _check_positive(self, proposal):
@@ -215,6 +216,17 @@ class GNTPNotifier(Configurable):
             security=Security(secret, s["hash_algorithm"], s["encryption"]),
             timeout=Timeout(connect=float(s["timeout"]), response=float(s["timeout"])),
         )
+
+    def icon_problem(self) -> str | None:
+        """Why ``icon`` cannot be used (it is then left out of each send), or None."""
+        from .gntp.exceptions import GNTPResourceError
+        from .gntp.validate import check_icon
+
+        try:
+            check_icon(self.icon)
+        except GNTPResourceError as exc:
+            return f"GNTPNotifier.icon is left out of each send: {exc}"
+        return None
 
     def check(self) -> str | None:
         """Why the current settings cannot work, or None when they can."""

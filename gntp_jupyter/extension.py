@@ -21,15 +21,15 @@ from __future__ import annotations
 import sys
 import time
 import weakref
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .batch import Batcher
-from .cell_outcome import CellOutcome, NotifyRule, render
+from .cell_outcome import CellOutcome, CellRequest, NotifyRule, render
 from .config import TARGET_TRAITS, GNTPNotifier
 from .history import History, HistoryEntry
 from .plot_icon import ImageCapture, icon_resource
+from .report import template_warning, warn
 from .transformer import notify_when_done_transformer
 
 if TYPE_CHECKING:
@@ -50,24 +50,6 @@ __all__ = [
 
 #: Cells whose pre_run_cell never met a post_run_cell are forgotten beyond this depth.
 _MAX_OPEN_CELLS = 32
-
-
-def warn(line: str) -> None:
-    """The one way the extension tells the user something went wrong: a stderr line."""
-    print(line, file=sys.stderr, flush=True)
-
-
-@dataclass(frozen=True)
-class CellRequest:
-    """What one cell's end-of-cell notification should look like (from its options)."""
-
-    rule: NotifyRule = field(default_factory=NotifyRule)
-    title: str | None = None
-    message: str | None = None
-    source: str = "cell"
-    #: Notifier.send keyword arguments: icon, sticky, priority, coalescing_id,
-    #: callback_url, host, port — only those given.
-    delivery: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -142,6 +124,7 @@ class NotifyExtension:
         if notify_when_done_transformer not in cleanup:
             cleanup.append(notify_when_done_transformer)
         self.config.observe(self._target_changed, names=list(TARGET_TRAITS))
+        self.config.observe(self._icon_changed, names=["icon"])
         self.capture.attach(self.shell)
         self._wrap_loop_runner()
         self.loaded = True
@@ -178,6 +161,7 @@ class NotifyExtension:
             cleanup.remove(notify_when_done_transformer)
         if self.loaded:
             self.config.unobserve(self._target_changed, names=list(TARGET_TRAITS))
+            self.config.unobserve(self._icon_changed, names=["icon"])
         while self.config in shell.configurables:
             shell.configurables.remove(self.config)
         self._cells.clear()
@@ -213,6 +197,12 @@ class NotifyExtension:
         problem = self.config.check()
         if problem:
             warn(f"gntp_jupyter: these settings cannot work yet: {problem}")
+
+    def _icon_changed(self, change: Any) -> None:
+        # Kept, not refused: like -i, a bad icon costs only the icon (and may be fixed).
+        problem = self.config.icon_problem()
+        if problem:
+            warn(f"gntp_jupyter: {problem}")
 
     # -- cells ------------------------------------------------------------------------
 
@@ -335,11 +325,6 @@ class NotifyExtension:
         """Whether a traceback frame's file is one of this shell's cells."""
         names = getattr(self.shell.compile, "_filename_map", None) or {}
         return filename in names or filename.startswith("<ipython-input-")
-
-
-def template_warning(problems: list[str]) -> str:
-    """The one line about ``{fields}`` that could not be filled (the rest were)."""
-    return "gntp_jupyter: template field left as written — " + "; ".join(problems)
 
 
 class _InterruptAwareRunner:

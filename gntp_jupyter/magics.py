@@ -13,7 +13,7 @@ import re
 import sys
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from IPython.core.error import UsageError
 from IPython.core.magic import (
@@ -26,17 +26,42 @@ from IPython.core.magic import (
 )
 from IPython.core.magic_arguments import argument, kwds, magic_arguments, parse_argstring
 
-from .cell_outcome import CellOutcome, NotifyRule, TypedLine, expand, typed_line_finder
+from .cell_outcome import (
+    CellOutcome,
+    CellRequest,
+    NotifyRule,
+    TypedLine,
+    expand,
+    typed_line_finder,
+)
 from .config import ENV_VARS
-from .extension import CellRequest, template_warning, warn
+from .report import template_warning, warn
 
 if TYPE_CHECKING:
-    from .extension import NotifyExtension
-    from .history import HistoryEntry
+    from .config import GNTPNotifier
+    from .history import History, HistoryEntry
+    from .notifier import Notifier
+    from .panel_widget import NotificationPanel
 
 __all__ = ["NotifyMagics"]
 
 DEFAULT_AUTONOTIFY_AFTER = 60.0
+
+
+class ExtensionState(Protocol):
+    """What the magics use of the shell's extension state, which hands itself over when
+    it registers them: the magics never import the extension (it imports them)."""
+
+    config: GNTPNotifier
+    history: History
+
+    @property
+    def notifier(self) -> Notifier: ...
+    def running_count(self) -> int | None: ...
+    def is_cell_file(self, filename: str) -> bool: ...
+    def arm(self, request: CellRequest) -> None: ...
+    def notify(self, outcome: CellOutcome, request: CellRequest) -> HistoryEntry | None: ...
+    def new_panel(self) -> NotificationPanel: ...
 
 
 def _unquote(text: str | None) -> str | None:
@@ -47,23 +72,25 @@ def _unquote(text: str | None) -> str | None:
 
 
 def _priority(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise UsageError(f"priority must be an integer from -2 to 2, not {text!r}") from None
-    if not -2 <= value <= 2:
-        raise UsageError(f"priority must be from -2 (very low) to 2 (emergency), not {value}")
-    return value
+    from .gntp.validate import check_priority
+
+    return _as_usage_error(check_priority, text)
 
 
 def _port(text: str) -> int:
+    from .gntp.validate import check_port
+
+    return _as_usage_error(check_port, text)
+
+
+def _as_usage_error(check: Callable[..., int], text: str) -> int:
+    """The protocol's validator on an option's text; its message, as a UsageError."""
+    from .gntp.exceptions import GNTPValidationError
+
     try:
-        value = int(text)
-    except ValueError:
-        raise UsageError(f"port must be a number, not {text!r}") from None
-    if not 0 < value < 65536:
-        raise UsageError(f"port must be from 1 to 65535, not {value}")
-    return value
+        return check(text, from_text=True)
+    except GNTPValidationError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _seconds(text: str) -> float:
@@ -263,7 +290,7 @@ it on; %unload_ext turns it off (and says so).
 class NotifyMagics(Magics):
     """Desktop notifications (GNTP / Growl) from cells."""
 
-    def __init__(self, shell: Any, extension: NotifyExtension) -> None:
+    def __init__(self, shell: Any, extension: ExtensionState) -> None:
         super().__init__(shell)
         self._ext = extension
 
@@ -531,9 +558,9 @@ class NotifyMagics(Magics):
                         and (name == "password" or os.environ[var] == str(value))]
             note = f"   (from {from_env[0]})" if from_env else ""
             lines.append(f"  {name:<{width}}  {value!r}{note}")
-        problem = config.check()
-        if problem:
-            lines.append(f"problem: {problem}")
+        for problem in (config.check(), config.icon_problem()):
+            if problem:
+                lines.append(f"problem: {problem}")
         lines.extend(f"environment: {p}" for p in config.environment_problems)
         entries = self._ext.history.entries()
         if entries:

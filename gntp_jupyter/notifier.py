@@ -37,6 +37,7 @@ from .gntp.exceptions import (
 from .gntp.options import ClientOptions, Timeout, format_seconds
 from .gntp.requests import Event, origin_headers
 from .gntp.resources import Resource
+from .gntp.validate import check_icon
 from .history import History, HistoryEntry
 from .notebook_url import callback_target
 
@@ -248,7 +249,8 @@ class Notifier:
     def _resource(self, plan: _Plan, spec: Any) -> Any:
         """A path becomes a Resource (read now), a URL an AsyncResource to fetch.
 
-        A file that cannot be read leaves a note and no icon: the text still goes out.
+        An icon that :func:`check_icon` refuses leaves a note and no icon: the text
+        still goes out.
         """
         if spec is None or spec == "":
             return None
@@ -257,16 +259,16 @@ class Notifier:
         if not isinstance(spec, (str, os.PathLike)):
             plan.notes.append(f"icon not used (not a path, URL or Resource: {spec!r})")
             return None
-        spec = os.fspath(spec)
-        if is_url(spec):
-            from .gntp.async_gntp import AsyncResource
-
-            return AsyncResource(spec, timeout=self.config.timeout)
         try:
-            return Resource(spec)
+            icon = check_icon(spec)
         except GNTPResourceError as exc:
             plan.notes.append(f"icon not used ({exc})")
             return None
+        if isinstance(icon, str):
+            from .gntp.async_gntp import AsyncResource
+
+            return AsyncResource(icon, timeout=self.config.timeout)
+        return icon
 
     def _load_app_icon(self, plan: _Plan) -> None:
         # Only REGISTER carries the application icon, so it is read only when registering.

@@ -19,15 +19,16 @@ import traceback
 from collections.abc import Awaitable, Callable
 from importlib import resources as importlib_resources
 from typing import Any
-from urllib.parse import urlparse
 
 import ipywidgets as widgets
 from traitlets import TraitError
 
 from .gntp.exceptions import GNTPResourceError
-from .gntp.resources import check_image, read_icon
+from .gntp.resources import check_image
+from .gntp.validate import PRIORITIES as PRIORITY_VALUES
+from .gntp.validate import check_icon
 from .history import HistoryEntry
-from .notifier import WARNING_PREFIX, Notifier, is_url
+from .notifier import WARNING_PREFIX, Notifier
 
 __all__ = ["NotificationPanel"]
 
@@ -35,7 +36,8 @@ __all__ = ["NotificationPanel"]
 LABEL_WIDTH = "6.5em"
 
 #: GNTP priorities with the names Growl shows for them.
-PRIORITIES = [("Very low", -2), ("Moderate", -1), ("Normal", 0), ("High", 1), ("Emergency", 2)]
+PRIORITIES = list(zip(("Very low", "Moderate", "Normal", "High", "Emergency"),
+                      PRIORITY_VALUES, strict=True))
 
 #: Panel fields that are the shared configuration's traits of the same name.
 TARGET_FIELDS = ("host", "port", "password", "hash_algorithm", "encryption")
@@ -48,19 +50,10 @@ def icon_text_problem(text: str) -> str | None:
     A URL is only checked for shape (it is fetched when sending); a path is read now,
     because it is read on the kernel's machine and a typo should show before Send.
     """
-    text = text.strip()
-    if not text:
-        return None
-    if is_url(text):
-        if not urlparse(text).netloc:
-            return f"icon URL {text!r} has no host"
-        return None
-    if "://" in text and not text.lower().startswith("file://"):
-        return "icon must be an http(s) URL, a file:// URL or a file path on the kernel's machine"
     try:
-        read_icon(text)  # the check every icon path shares
+        check_icon(text)  # the check -i and GNTPNotifier.icon share
     except GNTPResourceError as exc:
-        return f"cannot read icon {text!r}: {exc.cause}"
+        return f"icon: {exc}"
     return None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
@@ -54,6 +55,92 @@ def test_importing_the_package_is_cheap() -> None:
         " or m.startswith(heavy))))"
     )
     assert json.loads(out) == []
+
+
+def module_imports(path: Path, *, runtime_only: bool) -> set[str]:
+    """The ``gntp_jupyter`` modules a source file imports: at module level or inside
+    functions; with ``runtime_only``, not those under ``if TYPE_CHECKING:``."""
+    name = ".".join(path.relative_to(REPO).with_suffix("").parts).removesuffix(".__init__")
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    tree = ast.parse(path.read_text("utf-8"))
+    if runtime_only:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+                node.body = []
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1]
+                                + ([node.module] if node.module else []))
+            found.add(base)
+            found.update(f"{base}.{alias.name}" for alias in node.names)  # from . import x
+    return {m for m in found if m == "gntp_jupyter" or m.startswith("gntp_jupyter.")}
+
+
+def package_modules() -> dict[str, Path]:
+    return {
+        ".".join(p.relative_to(REPO).with_suffix("").parts).removesuffix(".__init__"): p
+        for p in sorted((REPO / "gntp_jupyter").rglob("*.py"))
+    }
+
+
+def test_magics_never_import_the_extension() -> None:
+    """The extension imports the magics and hands itself over when it registers them;
+    the magics import nothing of the extension, not even for type hints."""
+    modules = package_modules()
+    magics = module_imports(modules["gntp_jupyter.magics"], runtime_only=False)
+    assert "gntp_jupyter.extension" not in magics
+    assert "gntp_jupyter.magics" in module_imports(modules["gntp_jupyter.extension"],
+                                                   runtime_only=True)
+
+
+def test_no_import_cycles_between_the_package_modules() -> None:
+    """No module imports, at run time (lazily inside a function too), a module that
+    imports it back, directly or around a longer circle. A module importing its own
+    package (``from . import __version__``) is not a circle."""
+    modules = package_modules()
+    graph = {
+        name: {m for m in module_imports(path, runtime_only=True)
+               if m in modules and not name.startswith(m + ".")}
+        for name, path in modules.items()
+    }
+
+    def circle_from(start: str) -> list[str] | None:
+        stack, seen = [(start, [start])], set()
+        while stack:
+            node, path = stack.pop()
+            for nxt in graph[node]:
+                if nxt == start:
+                    return [*path, start]
+                if nxt not in seen:
+                    seen.add(nxt)
+                    stack.append((nxt, [*path, nxt]))
+        return None
+
+    circles = [c for c in map(circle_from, sorted(graph)) if c]
+    assert circles == [], "import circles: " + "; ".join(" -> ".join(c) for c in circles)
+
+
+def test_the_magics_import_with_the_extension_module_blocked() -> None:
+    out = run_python(
+        "import sys\n"
+        "sys.modules['gntp_jupyter.extension'] = None  # any import of it now fails\n"
+        "from IPython.core.interactiveshell import InteractiveShell\n"
+        "from gntp_jupyter.magics import NotifyMagics, _port\n"
+        "try:\n"
+        "    _port('0')\n"
+        "except Exception as exc:\n"
+        "    print(type(exc).__name__)\n"
+        "print(sorted(NotifyMagics(InteractiveShell.instance(), None).magics['line']))\n"
+    )
+    assert out.splitlines() == [
+        "UsageError",
+        "['autonotify', 'notify', 'notify_panel', 'notify_when_done']",
+    ]
 
 
 def test_load_only_registers(

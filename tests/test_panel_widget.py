@@ -329,7 +329,7 @@ async def test_encrypted_send_with_valid_settings_arrives(receiver_factory):
 def test_unreadable_icons_are_explained(panel, tmp_path):
     panel.title.value = "t"
     panel.icon.value = str(tmp_path / "missing.png")
-    assert "cannot read" in panel._notes["icon"].value
+    assert "icon: could not read" in panel._notes["icon"].value
     assert panel.send_button.disabled
 
     text = tmp_path / "notes.txt"

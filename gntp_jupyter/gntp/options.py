@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from .exceptions import GNTPValidationError
 from .security import Secret, Security
+from .validate import check_port
 
 __all__ = [
     "DEFAULT_PORT",
@@ -53,9 +54,10 @@ def split_address(text: str) -> tuple[str, int | None]:
         raise GNTPValidationError(f"no host in the address {text!r}")
     if port_text is None:
         return host, None
-    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-        raise GNTPValidationError(f"port must be from 1 to 65535, not {port_text!r} in {text!r}")
-    return host, int(port_text)
+    try:
+        return host, check_port(port_text, from_text=True)
+    except GNTPValidationError as exc:
+        raise GNTPValidationError(f"{exc} in {text!r}") from None
 
 
 @dataclass(frozen=True)
@@ -107,9 +109,7 @@ class ClientOptions:
             raise GNTPValidationError(f"host must be a non-empty string, got {self.host!r}")
         if self.host.startswith("[") and self.host.endswith("]"):  # [::1], as printed
             object.__setattr__(self, "host", self.host[1:-1])
-        port = self.port
-        if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
-            raise GNTPValidationError(f"port must be an int from 1 to 65535, got {port!r}")
+        check_port(self.port)
 
     @classmethod
     def build(

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from .exceptions import GNTPValidationError
 from .headers import CUSTOM_PREFIXES
 from .resources import Icon, Resource
+from .validate import check_port, check_priority
 
 __all__ = [
     "Event",
@@ -162,10 +163,7 @@ class NotifyRequest(_Request):
         if not isinstance(self.text, str):
             raise GNTPValidationError(f"text must be a string, got {type(self.text).__name__}")
         _check_icon("icon", self.icon)
-        if isinstance(self.priority, bool) or not isinstance(self.priority, int):
-            raise GNTPValidationError(f"priority must be an int -2..2, got {self.priority!r}")
-        if not -2 <= self.priority <= 2:
-            raise GNTPValidationError(f"priority must be from -2 to 2, got {self.priority}")
+        check_priority(self.priority)
         if self.callback_target is not None and self.callback_context is not None:
             raise GNTPValidationError("use a socket callback or a callback URL, not both")
         if (self.callback_context is None) != (self.callback_context_type is None):
@@ -212,9 +210,8 @@ class SubscribeRequest(_Request):
         super().__post_init__()
         _require_text("subscriber name", self.subscriber_name)
         _require_text("subscriber id", self.subscriber_id)
-        port = self.subscriber_port
-        if port is not None and (isinstance(port, bool) or not 0 < port < 65536):
-            raise GNTPValidationError(f"subscriber port must be 1..65535, got {port!r}")
+        if self.subscriber_port is not None:
+            check_port(self.subscriber_port, name="subscriber port")
 
     def blocks(self) -> list[Block]:
         b: Block = [

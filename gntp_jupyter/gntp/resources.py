@@ -18,6 +18,7 @@ __all__ = [
     "MAX_ICON_BYTES",
     "Icon",
     "Resource",
+    "check_icon",
     "check_image",
     "icon_path",
     "image_type",
@@ -166,3 +167,31 @@ def read_icon(spec: str | os.PathLike[str], *, max_size: int = MAX_ICON_BYTES) -
     if len(data) > max_size:
         raise GNTPResourceError(path, f"too large (over {max_size} bytes)")
     return check_image(data, path)
+
+
+def check_icon(spec: str | os.PathLike[str] | None) -> Resource | str | None:
+    """The icon a spec names, checked: the validator behind ``-i``, ``GNTPNotifier.icon``
+    and the panel's icon field.
+
+    Empty or None: no icon (None). An ``http(s)://`` URL with a host: the URL, to fetch
+    when sending. A file path or ``file://`` URL: a :class:`Resource` holding the file,
+    read and checked by :func:`read_icon`. Anything else raises GNTPResourceError, whose
+    ``cause`` says what an icon may be.
+    """
+    if spec is None:
+        return None
+    text = os.fspath(spec).strip()
+    if not text:
+        return None
+    parts = urlsplit(text)
+    scheme = parts.scheme.lower()
+    if scheme in ("http", "https"):
+        if not parts.hostname:
+            raise GNTPResourceError(text, "the URL has no host")
+        return text
+    if "://" in text and scheme != "file":
+        raise GNTPResourceError(
+            text, "an icon is an http(s) URL, a file:// URL or a file path on the kernel's "
+            "machine"
+        )
+    return Resource(text)

@@ -220,17 +220,26 @@ def notify_shell(shell: InteractiveShell, receiver: ReceiverThread) -> Interacti
     return shell
 
 
-@pytest.fixture
-def closed_port() -> int:
-    """A loopback port nothing listens on (bound once, then released)."""
-    import socket
+# --- end IPython extension --------------------------------------------------------------
 
+
+# --- free loopback ports: the one helper (tests import free_port from conftest) ----------
+
+
+def free_port() -> int:
+    """A loopback TCP port nothing listens on: bound once, then released for the caller."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
-# --- end IPython extension --------------------------------------------------------------
+@pytest.fixture
+def closed_port() -> int:
+    """A loopback port nothing listens on (connecting to it is refused)."""
+    return free_port()
+
+
+# --- end free loopback ports ------------------------------------------------------------
 
 
 # --- a scripted raw-socket server ----------------------------------------------------------

@@ -1,24 +1,21 @@
-"""The async API against real servers on loopback: our receiver and a local HTTP icon host.
+"""What only the async transport does, against real servers on loopback: our receiver
+and a local HTTP icon host.
 
-Layers: AsyncGNTPClient (every request type, typed errors, socket callbacks) → AsyncResource
-(fetch, failures, cache) → AsyncPublisher / AsyncSubscriber in the three calling styles.
-Calls made without ``await`` inside a running loop apply nest-asyncio2 process-wide, so
-those run in a fresh interpreter (``fresh_python``); this process stays unpatched.
+What both transports do (request types, ciphers, callbacks, retries, timeouts, errors,
+IPv6) is tested once for both in test_transports.py. Here: socket callbacks run on the
+caller's loop → AsyncResource (fetch, failures, cache) → AsyncPublisher's icon fetching →
+the three calling styles. Calls made without ``await`` inside a running loop apply
+nest-asyncio2 process-wide, so those run in a fresh interpreter (``fresh_python``); this
+process stays unpatched.
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
-import shutil
-import socket
 import subprocess
 import sys
-import textwrap
 import threading
 import uuid
-from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from icon_server import IconServer, png
@@ -26,21 +23,13 @@ from icon_server import IconServer, png
 from gntp_jupyter.gntp import (
     CallbackResponse,
     Event,
-    GNTPAuthError,
-    GNTPClient,
     GNTPConnectionRefused,
-    GNTPError,
-    GNTPProtocolError,
     GNTPResourceError,
-    GNTPServerError,
-    GNTPTimeoutError,
     GNTPValidationError,
     NotifyRequest,
     RegisterRequest,
     Resource,
     SocketCallback,
-    SubscribeRequest,
-    Timeout,
     _nesting,
     async_gntp,
 )
@@ -49,12 +38,9 @@ from gntp_jupyter.gntp.async_gntp import (
     AsyncGNTPClient,
     AsyncPublisher,
     AsyncResource,
-    AsyncSubscriber,
     awaits_result,
     fetch_async_resources_in_parallel,
 )
-from gntp_jupyter.gntp.options import ClientOptions
-from gntp_jupyter.gntp.receiver import Receiver, ReceiverThread
 from gntp_jupyter.gntp.resources import image_type
 
 pytestmark = pytest.mark.timeout(60)
@@ -62,141 +48,12 @@ pytestmark = pytest.mark.timeout(60)
 asyncio_test = pytest.mark.asyncio
 
 
-def closed_port() -> int:
-    """A port nothing listens on (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def options(server: ReceiverThread, **kwargs) -> ClientOptions:
-    return ClientOptions.build(host=server.host, port=server.port, **kwargs)
-
-
 def unique(path: str) -> str:
     """A path no other test fetched: fetched URLs are cached for the whole process."""
     return f"/{uuid.uuid4().hex[:12]}{path}"
 
 
-async def until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-    """Wait (bounded) for something that happens on the loop after a call returned."""
-    async def poll() -> None:
-        while not predicate():
-            await asyncio.sleep(0.01)
-
-    await asyncio.wait_for(poll(), timeout)
-
-
-# --- AsyncGNTPClient -----------------------------------------------------------------------
-
-
-@asyncio_test
-async def test_register_notify_subscribe_reach_the_receiver(receiver_factory) -> None:
-    server = receiver_factory(password="s3cret")
-    client = AsyncGNTPClient(options(server, password="s3cret", encryption="AES"))
-    icon = png("/client-app.png")
-    ok = await client.process_request(
-        RegisterRequest("AsyncClient", (Event("done", "Done"), Event("off", enabled=False)),
-                        Resource(icon))
-    )
-    assert ok.action == "REGISTER"
-    sent = NotifyRequest("AsyncClient", "done", "Träning klar ✓", "line 1\nline 2",
-                         priority=2, sticky=True, icon=Resource(png("/client-n.png")))
-    ok = await client.process_request(sent)
-    assert ok.action == "NOTIFY" and ok.notification_id == sent.notification_id
-    ok = await client.process_request(SubscribeRequest("watcher", subscriber_port=23054))
-    assert ok.subscription_ttl is not None
-
-    registration = server.registrations["AsyncClient"]
-    assert registration.events == {"done": True, "off": False}
-    assert registration.icon == icon
-    (n,) = server.notifications
-    assert (n.title, n.text, n.priority, n.sticky) == ("Träning klar ✓", "line 1\nline 2", 2, True)
-    assert n.icon == png("/client-n.png")
-    assert [(s.name, s.port) for s in server.subscriptions] == [("watcher", 23054)]
-
-
-@asyncio_test
-async def test_ipv6_loopback() -> None:
-    try:
-        server = ReceiverThread(Receiver(host="::1")).start()
-    except OSError as exc:
-        pytest.skip(f"no IPv6 loopback here: {exc}")
-    try:
-        client = AsyncGNTPClient(host="::1", port=server.port)
-        await client.process_request(RegisterRequest("V6", (Event("e"),)))
-        assert list(server.registrations) == ["V6"]
-    finally:
-        server.stop()
-
-
-@asyncio_test
-async def test_server_errors_are_typed(receiver_factory) -> None:
-    server = receiver_factory(password="right")
-    client = AsyncGNTPClient(options(server, password="right"))
-    with pytest.raises(GNTPServerError) as info:
-        await client.process_request(NotifyRequest("NeverRegistered", "e", "t"))
-    assert info.value.code == 401
-    wrong = AsyncGNTPClient(options(server, password="wrong"))
-    with pytest.raises(GNTPAuthError):
-        await wrong.process_request(RegisterRequest("App", (Event("e"),)))
-
-
-def failure_cases(receiver_factory, black_hole) -> dict[str, ClientOptions]:
-    """One target per way a send can fail, for the sync/async conformance test."""
-    silent = receiver_factory(mode="silent")
-    half = receiver_factory(mode="close-mid-response")
-    trickle = receiver_factory(mode="trickle")
-    fast = Timeout(connect=2, response=0.3)
-    return {
-        "silent receiver": options(silent, timeout=fast),
-        "trickling receiver": options(trickle, timeout=fast),
-        "closes mid-response": options(half, timeout=fast),
-        "connection refused": ClientOptions.build(host="127.0.0.1", port=closed_port()),
-        "black-holed host": ClientOptions.build(
-            host=black_hole[0], port=black_hole[1], timeout=Timeout(connect=60, response=0.3)
-        ),
-    }
-
-
-@asyncio_test
-async def test_failures_match_the_sync_client(receiver_factory, black_hole) -> None:
-    expected_types = {
-        "black-holed host": GNTPTimeoutError,
-        "silent receiver": GNTPTimeoutError,
-        "trickling receiver": GNTPTimeoutError,
-        "closes mid-response": GNTPProtocolError,
-        "connection refused": GNTPConnectionRefused,
-    }
-    request = RegisterRequest("Failing", (Event("e"),))
-    for case, opts in failure_cases(receiver_factory, black_hole).items():
-        with pytest.raises(GNTPError) as async_info:
-            await AsyncGNTPClient(opts).process_request(request)
-        sync_error = await asyncio.to_thread(_sync_error, opts, request)
-        assert type(async_info.value) is expected_types[case], case
-        assert type(sync_error) is type(async_info.value), case
-        assert str(sync_error) == str(async_info.value), case
-
-
-def _sync_error(opts: ClientOptions, request: RegisterRequest) -> GNTPError:
-    try:
-        GNTPClient(opts).process_request(request)
-    except GNTPError as exc:
-        return exc
-    raise AssertionError("the sync client did not fail")
-
-
-@asyncio_test
-async def test_response_timeout_message_says_what_happened(receiver_factory) -> None:
-    server = receiver_factory(mode="silent")
-    client = AsyncGNTPClient(options(server, timeout=0.2))
-    with pytest.raises(GNTPTimeoutError, match="accepted the connection but sent no answer"):
-        await client.process_request(RegisterRequest("Slow", (Event("e"),)))
-
-
-def _callback_request(app: str = "Cb") -> NotifyRequest:
-    return NotifyRequest(app, "e", "click me", callback_context="ctx-1",
-                         callback_context_type="string")
+# --- AsyncGNTPClient: socket callbacks on the loop -------------------------------------------
 
 
 @pytest.mark.parametrize("same_chunk", [False, True], ids=["separate", "same-chunk"])
@@ -204,7 +61,7 @@ def _callback_request(app: str = "Cb") -> NotifyRequest:
 async def test_socket_callback_is_dispatched_on_the_loop(receiver_factory, same_chunk) -> None:
     server = receiver_factory(callback="CLICKED", callback_delay=0.05,
                               callback_same_chunk=same_chunk)
-    client = AsyncGNTPClient(options(server))
+    client = AsyncGNTPClient(host=server.host, port=server.port)
     await client.process_request(RegisterRequest("Cb", (Event("e"),)))
     loop = asyncio.get_running_loop()
     seen: list[tuple[str | None, str | None, bool]] = []
@@ -214,43 +71,12 @@ async def test_socket_callback_is_dispatched_on_the_loop(receiver_factory, same_
         seen.append((response.result, response.context, asyncio.get_running_loop() is loop))
         arrived.set()
 
-    ok = await client.process_request(_callback_request(), SocketCallback(on_click=on_click))
+    request = NotifyRequest("Cb", "e", "click me", callback_context="ctx-1",
+                            callback_context_type="string")
+    ok = await client.process_request(request, SocketCallback(on_click=on_click))
     assert ok.action == "NOTIFY"
     await asyncio.wait_for(arrived.wait(), 5)
     assert seen == [("CLICKED", "ctx-1", True)]
-
-
-@asyncio_test
-async def test_callback_wait_is_bounded(receiver_factory) -> None:
-    server = receiver_factory(callback="CLOSED", callback_delay=2.0)
-    client = AsyncGNTPClient(options(server, timeout=Timeout(callback=0.1)))
-    await client.process_request(RegisterRequest("Cb", (Event("e"),)))
-    seen: list[CallbackResponse] = []
-    await client.process_request(_callback_request(), SocketCallback(on_any=seen.append))
-    await until(lambda: not async_gntp._background)  # the reader gave up and closed
-    assert seen == []
-
-
-@asyncio_test
-async def test_server_that_closes_after_ok_ends_the_callback_wait(receiver_factory) -> None:
-    server = receiver_factory(style="growl-for-linux")  # -OK, then close; never calls back
-    client = AsyncGNTPClient(options(server))
-    await client.process_request(RegisterRequest("Cb", (Event("e"),)))
-    seen: list[CallbackResponse] = []
-    await client.process_request(_callback_request(), SocketCallback(on_any=seen.append))
-    await until(lambda: not async_gntp._background)
-    assert seen == []
-
-
-def test_sync_client_dispatches_a_callback_that_came_with_the_ok(receiver_factory) -> None:
-    """The -CALLBACK in the same read as -OK (fixed in client.py alongside this module)."""
-    server = receiver_factory(callback="TIMEDOUT", callback_same_chunk=True)
-    client = GNTPClient(options(server))
-    client.process_request(RegisterRequest("Cb", (Event("e"),)))
-    seen: list[str | None] = []
-    on_timeout = SocketCallback(on_timeout=lambda r: seen.append(r.result))
-    client.process_request(_callback_request(), on_timeout)
-    assert seen == ["TIMEDOUT"]
 
 
 # --- AsyncResource -------------------------------------------------------------------------
@@ -291,8 +117,8 @@ async def test_fetch_failures_are_kept(icon_server: IconServer, path: str, cause
 
 
 @asyncio_test
-async def test_unreachable_and_unresolvable_hosts() -> None:
-    refused = AsyncResource(f"http://127.0.0.1:{closed_port()}/x.png")
+async def test_unreachable_and_unresolvable_hosts(closed_port) -> None:
+    refused = AsyncResource(f"http://127.0.0.1:{closed_port}/x.png")
     # A 64-character label is refused by the IDNA codec: no DNS query leaves the machine.
     bad_name = AsyncResource(f"http://{'a' * 64}.invalid/x.png")
     await fetch_async_resources_in_parallel([refused, bad_name])
@@ -371,7 +197,7 @@ def test_image_type(data: bytes, kind: str | None) -> None:
     assert image_type(data) == kind
 
 
-# --- AsyncPublisher: icons, retries, subscriber ---------------------------------------------
+# --- AsyncPublisher: icons fetched on the loop ---------------------------------------------
 
 
 @asyncio_test
@@ -412,47 +238,6 @@ async def test_the_publishers_timeout_covers_icon_fetches(receiver, icon_server)
     assert receiver.requests == []
 
 
-@asyncio_test
-async def test_a_refusal_sent_while_the_request_is_still_written_is_reported(
-    refusing_server,
-) -> None:
-    server = refusing_server
-    publisher = AsyncPublisher("Big", ["e"], host=server.host, port=server.port, timeout=5)
-    with pytest.raises(GNTPServerError) as info:
-        await publisher.publish("e", "big", "x" * 20_000_000)
-    assert (info.value.code, info.value.description) == (300, "request is larger than 65536 bytes")
-
-
-@asyncio_test
-async def test_publish_re_registers_once_after_401(receiver) -> None:
-    publisher = AsyncPublisher("Forgotten", ["e"], host=receiver.host, port=receiver.port)
-    ok = await publisher.publish("e", "after restart")  # never registered: 401, register, retry
-    assert ok.action == "NOTIFY"
-    assert [(r.message_type, r.code) for r in receiver.rejections] == [("NOTIFY", 401)]
-    assert [r.message_type for r in receiver.requests] == ["REGISTER", "NOTIFY"]
-    assert [n.title for n in receiver.notifications] == ["after restart"]
-
-
-@asyncio_test
-async def test_publisher_socket_callback(receiver_factory) -> None:
-    server = receiver_factory(callback="CLICKED")
-    publisher = AsyncPublisher("CbPub", ["e"], host=server.host, port=server.port)
-    await publisher.register()
-    clicked = asyncio.Event()
-    await publisher.publish("e", "click", callback=SocketCallback(on_click=lambda r: clicked.set()))
-    await asyncio.wait_for(clicked.wait(), 5)
-
-
-@asyncio_test
-async def test_async_subscriber(receiver_factory) -> None:
-    server = receiver_factory(password="pw")
-    subscriber = AsyncSubscriber("Watcher", password="pw", host=server.host, port=server.port,
-                                 subscriber_port=23099)
-    ok = await subscriber.subscribe()
-    assert ok.subscription_ttl is not None
-    assert [(s.name, s.port) for s in server.subscriptions] == [("Watcher", 23099)]
-
-
 # --- the three calling styles ----------------------------------------------------------------
 
 
@@ -465,8 +250,8 @@ def test_style_3_no_loop_at_all(receiver) -> None:
     assert not _nesting.is_applied()  # the private loop needs no nesting
 
 
-def test_style_3_errors_raise_from_the_call() -> None:
-    publisher = AsyncPublisher("NoLoop", ["e"], host="127.0.0.1", port=closed_port())
+def test_style_3_errors_raise_from_the_call(closed_port) -> None:
+    publisher = AsyncPublisher("NoLoop", ["e"], host="127.0.0.1", port=closed_port)
     with pytest.raises(GNTPConnectionRefused):
         publisher.register()
 
@@ -524,8 +309,8 @@ async def test_style_1_explicit_coroutines_run_concurrently(receiver) -> None:
 
 
 @asyncio_test
-async def test_style_1_awaited_errors_raise_at_the_await() -> None:
-    publisher = AsyncPublisher("X", ["e"], host="127.0.0.1", port=closed_port())
+async def test_style_1_awaited_errors_raise_at_the_await(closed_port) -> None:
+    publisher = AsyncPublisher("X", ["e"], host="127.0.0.1", port=closed_port)
     with pytest.raises(GNTPConnectionRefused):
         await publisher.register()
 
@@ -586,8 +371,8 @@ def bare_call_refused(port: int) -> str:
     return asyncio.run(main())
 
 
-def test_style_2_errors_raise_from_the_call(fresh_python) -> None:
-    assert fresh_python(bare_call_refused, closed_port()).result == "raised GNTPConnectionRefused"
+def test_style_2_errors_raise_from_the_call(fresh_python, closed_port) -> None:
+    assert fresh_python(bare_call_refused, closed_port).result == "raised GNTPConnectionRefused"
 
 
 def nesting_by_style(port: int) -> list[bool]:
@@ -653,54 +438,6 @@ def test_awaits_result_fails_safe() -> None:
         f_code = "not code"
 
     assert awaits_result(NotAFrame()) is False  # type: ignore[arg-type]
-
-
-def _other_pythons() -> list[str]:
-    found = []
-    for version in ("3.10", "3.12", "3.13"):
-        path = shutil.which(f"python{version}")
-        pyenv = sorted(Path("/root/.pyenv/versions").glob(f"{version}.*/bin/python{version}"))
-        if pyenv:
-            path = str(pyenv[-1])
-        if path:
-            found.append(path)
-    return found
-
-
-@pytest.mark.parametrize(
-    "python",
-    [pytest.param(p, id=Path(p).name) for p in _other_pythons()]
-    or [pytest.param("", marks=pytest.mark.skip(reason="no other CPython here"))],
-)
-def test_awaits_result_on_other_python_versions(python: str) -> None:
-    """The bytecode reading on the other CPython versions found on this machine."""
-    source = "\n".join([
-        "import asyncio, dis, functools, itertools, sys",
-        textwrap.dedent(inspect.getsource(async_gntp._awaiting_calls.__wrapped__)),
-        "_awaiting_calls = functools.lru_cache(maxsize=512)(_awaiting_calls)",
-        textwrap.dedent(inspect.getsource(awaits_result)),
-        textwrap.dedent("""
-            class P:
-                def m(self, *a, **k):
-                    flag = awaits_result(sys._getframe(1))
-                    async def done():
-                        return flag
-                    return done()
-            async def main():
-                p = P()
-                held = p.m()
-                return [await p.m(), await p.m(1, k=2), await p.m(*[1]), await held,
-                        (await asyncio.gather(p.m()))[0]]
-            print(asyncio.run(main()))
-        """),
-    ])
-    source = source.replace("def _awaiting_calls(code: CodeType) -> frozenset[int]:",
-                            "def _awaiting_calls(code):")
-    source = source.replace("def awaits_result(frame: FrameType) -> bool:",
-                            "def awaits_result(frame):")
-    out = subprocess.run([python, "-c", source], capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "[True, True, True, False, False]"
 
 
 def test_sync_users_do_not_import_tornado_or_nest_asyncio() -> None:

@@ -13,7 +13,6 @@ asserts at the server what arrived, icons byte for byte: our receiver, and growl
 from __future__ import annotations
 
 import hashlib
-import socket
 import threading
 import urllib.parse
 import urllib.request
@@ -155,7 +154,7 @@ def manual_resource_fetching() -> None:
 # --- Integration with Tornado --------------------------------------------------------------
 
 
-def tornado_web_application(title: str, message: str) -> object:
+def tornado_web_application(title: str, message: str, port: int) -> object:
     import tornado.ioloop
     import tornado.web
     from gntp_jupyter.gntp.async_gntp import AsyncPublisher
@@ -183,19 +182,12 @@ def tornado_web_application(title: str, message: str) -> object:
         ])
 
     # if __name__ == '__main__':
-    port = _free_port()
     app = make_app()
     app.listen(port, address='127.0.0.1')
     print(f"Server running on http://localhost:{port}")
     replies = _post_then_stop(tornado.ioloop.IOLoop.current(), port, title, message)
     tornado.ioloop.IOLoop.current().start()
     return replies
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _post_then_stop(loop: object, port: int, title: str, message: str) -> list[str]:
@@ -483,8 +475,9 @@ def mocking() -> list[str]:
     from unittest.mock import AsyncMock, patch
     from gntp_jupyter.gntp.async_gntp import AsyncPublisher
     from gntp_jupyter.gntp import Event
+    from gntp_jupyter.gntp.encoding import encode_request
 
-    seen: list[str] = []  # for the test: what the mocked client was given
+    seen: list[str] = []  # for the test: the request the mocked client was given, encoded
 
     async def test_with_mock():
         """Test with mocked client."""
@@ -499,7 +492,7 @@ def mocking() -> list[str]:
             # Verify registration was called
             assert mock_client.return_value.process_request.called
             request = mock_client.return_value.process_request.call_args.args[0]
-            seen.extend([request.message_type, request.application_name])
+            seen.append(encode_request(request).decode("latin-1"))
 
     asyncio.run(test_with_mock())
     return seen
@@ -675,8 +668,9 @@ def test_manual_resource_fetching(fresh_python, icons: str) -> None:
     ]
 
 
-def test_tornado_web_application(example, target: Target) -> None:
-    run = example("tornado_web_application", "Deploy done", "build 42 is live")
+def test_tornado_web_application(example, target: Target, closed_port: int) -> None:
+    # closed_port: free, for the example's web server to listen on
+    run = example("tornado_web_application", "Deploy done", "build 42 is live", closed_port)
     assert run.result == ['{"status": "sent"}']
     assert target.events("WebApp") == {"user_action": True}
     assert target.notifications() == [Arrived("Deploy done", "build 42 is live", None)]
@@ -759,23 +753,36 @@ def test_performance_tip_batch_resource_fetching(fresh_python, icons: str, icon_
 
 
 @pytest.mark.asyncio
-async def test_async_publisher():
-    """Test async publisher (the guide's pytest-asyncio example)."""
+async def test_async_publisher(target: Target) -> None:
+    """The guide's pytest-asyncio example as written, then what its comment asks for:
+    the publisher it made, awaited against a real server (no mock needed)."""
     from gntp_jupyter.gntp.async_gntp import AsyncPublisher
     from gntp_jupyter.gntp import Event
 
     events = [Event('test')]
-    publisher = AsyncPublisher('TestApp', events)
+    publisher = AsyncPublisher('TestApp', events, host=target.host, port=target.port)
 
     # This would need a mock GNTP server
     # For real tests, use mocking
     assert publisher is not None
 
+    # Beyond the guide: what this publisher delivers.
+    await publisher.register()
+    await publisher.publish('test', 'Hello', 'from the guide')
+    assert target.events('TestApp') == {'test': True}
+    assert target.notifications() == [Arrived('Hello', 'from the guide', None)]
 
-def test_mocking_example(fresh_python, receiver: ReceiverThread) -> None:
-    run = fresh_python(run_example, "mocking", receiver.host, receiver.port, "")
-    assert run.result == ["REGISTER", "TestApp"]
-    assert receiver.requests == []  # the mock took the call: nothing reached the server
+
+def test_mocking_example(fresh_python, target: Target) -> None:
+    """While the guide's mock stands in for the client nothing reaches the server, and the
+    request the mock was handed is one a real server accepts as the registration."""
+    from test_receiver import talk  # not at the top: every example's interpreter imports us
+
+    run = fresh_python(run_example, "mocking", target.host, target.port, "")
+    assert target.registrations() == 0  # the mock took the call
+    (request,) = run.result
+    assert talk(target, request.encode("latin-1")).startswith(b"GNTP/1.0 -OK")
+    assert target.events("TestApp") == {"test": True}
 
 
 def test_migration_from_sync(example, target: Target) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 
 from gntp_jupyter.gntp import (
@@ -13,7 +15,7 @@ from gntp_jupyter.gntp import (
     RegisterRequest,
     Security,
 )
-from gntp_jupyter.gntp.encoding import encode_request, encode_response
+from gntp_jupyter.gntp.encoding import encode_response
 from gntp_jupyter.gntp.exchange import Exchange, State
 from gntp_jupyter.gntp.requests import Event
 
@@ -31,13 +33,18 @@ WITH_CALLBACK = NotifyRequest(
 )
 
 
-def test_data_is_the_encoded_request() -> None:
-    def fixed_salt(n: int) -> bytes:
-        return bytes(range(n))
-
-    security = Security("pw", "SHA256", randbytes=fixed_salt)
-    exchange = Exchange(PLAIN, security)
-    assert exchange.data == encode_request(PLAIN, security)
+def test_data_is_the_request_key_hashed_with_the_password() -> None:
+    """Golden bytes; the key hash is computed here with hashlib, as the spec says:
+    key = H(password + salt), key hash = H(key), both hex, salt from ``randbytes``."""
+    salt = bytes(range(16))
+    key_hash = hashlib.sha256(hashlib.sha256(b"pw" + salt).digest()).hexdigest().upper()
+    exchange = Exchange(PLAIN, Security("pw", "SHA256", randbytes=lambda n: salt[:n]))
+    assert exchange.data == (
+        f"GNTP/1.0 NOTIFY NONE SHA256:{key_hash}.{salt.hex().upper()}\r\n".encode()
+        + b"Application-Name: App\r\nNotification-Name: done\r\nNotification-ID: n-1\r\n"
+        b"Notification-Title: title\r\nNotification-Text: \r\nNotification-Sticky: False\r\n"
+        b"Notification-Priority: 0\r\n\r\n"
+    )
     assert exchange.state is State.AWAITING_RESPONSE
     assert not exchange.expects_callback
 

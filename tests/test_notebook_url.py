@@ -10,7 +10,6 @@ import contextlib
 import json
 import os
 import queue
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import free_port
 from jupyter_client.blocking import BlockingKernelClient
 from test_batch import installed_kernel
 from test_kernel import BOUND, execute
@@ -96,12 +96,6 @@ def test_callback_url_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
 # -- a real Jupyter server ------------------------------------------------------------
 
 TOKEN = "s3cret-token-do-not-leak"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def api(base: str, method: str, path: str, body: Any = None) -> Any:

@@ -18,7 +18,6 @@ import os
 import re
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from conftest import free_port
 
 from gntp_jupyter.config import DEFAULT_ICON
 
@@ -90,12 +90,6 @@ class Server:
         return self.page_url(self.front.notebook_path.format(name=name))
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _wait_until_up(server: Server, process: subprocess.Popen) -> None:
     name = server.front.module
     deadline = time.monotonic() + START_TIMEOUT
@@ -124,7 +118,7 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
     news.mkdir(parents=True)
     # No "receive Jupyter news?" toast over the panel, and no network look-up for it.
     (news / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
-    port = _free_port()
+    port = free_port()
     server = Server(front, f"http://127.0.0.1:{port}", secrets.token_hex(16), root,
                     tmp_path / "server.log")
     config = tmp_path / "config"

@@ -7,7 +7,6 @@ kernel's comm handlers do) and the tests await the task the panel exposes.
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -31,14 +30,6 @@ def panel(receiver) -> Iterator[NotificationPanel]:
     p = make_panel(receiver.host, receiver.port)
     yield p
     p.close()
-
-
-@pytest.fixture
-def refused_port() -> Iterator[int]:
-    """A loopback port that is bound but not listening: connecting is refused."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        yield sock.getsockname()[1]
 
 
 def upload(name: str, content: bytes) -> tuple[dict, ...]:
@@ -191,8 +182,8 @@ async def test_icon_path_is_read_and_sent(panel, receiver):
 
 
 @pytest.mark.asyncio
-async def test_refused_shows_in_status_and_history(refused_port):
-    panel = make_panel("127.0.0.1", refused_port)
+async def test_refused_shows_in_status_and_history(closed_port):
+    panel = make_panel("127.0.0.1", closed_port)
     panel.title.value = "nobody home"
     panel.send_button.click()
     entry = await panel.task
@@ -202,7 +193,7 @@ async def test_refused_shows_in_status_and_history(refused_port):
     assert "gntp-fail" in panel.status._dom_classes
     [row] = rows(panel)
     assert ">refused<" in row
-    assert f"127.0.0.1:{refused_port}" in row
+    assert f"127.0.0.1:{closed_port}" in row
 
     # The shared back-off skips the next send; the panel says how to retry now.
     panel.send_button.click()

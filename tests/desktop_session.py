@@ -52,10 +52,11 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
-from types import TracebackType
 from typing import Any
+
+from harness import Started, wait_for
 
 __all__ = [
     "BUS_TOOLS",
@@ -138,15 +139,6 @@ def available(tools: Iterable[str] = REQUIRED_TOOLS) -> str:
     return ""
 
 
-def _wait_for(predicate: Callable[[], object], timeout: float, interval: float = 0.02) -> bool:
-    """Poll ``predicate`` until it is true or ``timeout`` seconds have passed."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if predicate():
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(interval)
 
 
 def _read_line(proc: subprocess.Popen[bytes], timeout: float) -> str:
@@ -194,7 +186,7 @@ def _clean_env() -> dict[str, str]:
     return env
 
 
-class SessionBus:
+class SessionBus(Started):
     """A private session ``dbus-daemon`` (no activation), stopped on exit.
 
     ``display`` is only passed through to ``env()``, for clients that need an X screen.
@@ -267,16 +259,6 @@ class SessionBus:
         )
         return result.returncode == 0 and result.stdout.split()[-1:] == ["true"]
 
-    def __enter__(self) -> SessionBus:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 # -- dunst -print ---------------------------------------------------------------------------
@@ -376,7 +358,7 @@ def _unwrap_history(entry: dict[str, Any]) -> dict[str, Any]:
             for key, value in entry.items()}
 
 
-class Dunst:
+class Dunst(Started):
     """dunst on its own Xvfb screen and private session bus, printing what it shows.
 
     ``env`` is the environment for clients (``DBUS_SESSION_BUS_ADDRESS`` and ``DISPLAY``).
@@ -458,16 +440,6 @@ class Dunst:
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None
 
-    def __enter__(self) -> Dunst:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def _start_xvfb(self) -> None:
         # -displayfd: Xvfb picks a free display itself, so parallel runs cannot collide.
@@ -501,7 +473,7 @@ class Dunst:
         self._reader = threading.Thread(target=self._read, name="dunst -print", daemon=True)
         self._reader.start()
         proc, bus = self.process, self.bus
-        up = _wait_for(
+        up = wait_for(
             lambda: proc.poll() is not None or bus.name_has_owner(NOTIFICATIONS),
             self.start_timeout,
         )

@@ -15,7 +15,6 @@ import asyncio
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Annotated, Any
 
 from dbus_fast import NameFlag, RequestNameReply, Variant
@@ -23,6 +22,7 @@ from dbus_fast.aio import MessageBus
 from dbus_fast.annotations import DBusDict, DBusInt32, DBusSignature, DBusStr, DBusUInt32
 from dbus_fast.service import ServiceInterface, dbus_method, dbus_signal
 from desktop_session import SessionBus
+from harness import Started
 
 __all__ = ["CAPABILITIES", "FakeNotifications", "NotifyCall", "plain"]
 
@@ -114,7 +114,7 @@ class _Interface(ServiceInterface):
         return id, action_key
 
 
-class FakeNotifications:
+class FakeNotifications(Started):
     """A Notifications service on ``bus`` (a started ``SessionBus``), as a context manager.
 
     Ids start at 1. ``Notify`` with the ``replaces_id`` of a displayed notification
@@ -261,13 +261,3 @@ class FakeNotifications:
             connection.disconnect()
             await connection.wait_for_disconnect()
 
-    def __enter__(self) -> FakeNotifications:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

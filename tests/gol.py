@@ -36,10 +36,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+
+from harness import wait_for
 
 __all__ = [
     "LOCK_PATH",
@@ -92,15 +93,6 @@ def port_free(port: int = PORT) -> bool:
     return True
 
 
-def _wait_for(predicate: Callable[[], object], timeout: float, interval: float = 0.05) -> bool:
-    """Poll ``predicate`` until it is true or ``timeout`` seconds have passed."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if predicate():
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(interval)
 
 
 def group_members(pgid: int) -> list[int]:
@@ -140,7 +132,7 @@ def _launch_xvfb(n: int) -> subprocess.Popen[bytes] | None:
         start_new_session=True,
     )
     sock = Path(f"/tmp/.X11-unix/X{n}")
-    if _wait_for(lambda: sock.exists() or xvfb.poll() is not None, 10) and xvfb.poll() is None:
+    if wait_for(lambda: sock.exists() or xvfb.poll() is not None, 10) and xvfb.poll() is None:
         return xvfb
     xvfb.kill()
     xvfb.wait()
@@ -299,7 +291,7 @@ class GrowlForLinux:
         return env
 
     def _start_gol(self) -> None:
-        if not _wait_for(port_free, 10):
+        if not wait_for(port_free, 10):
             raise RuntimeError(
                 f"port {PORT} is in use by a server this harness did not start; stop it first"
             )
@@ -315,7 +307,7 @@ class GrowlForLinux:
                 start_new_session=True,  # own process group: stop() ends gol and dbus too
             )
         proc = self.process
-        if not _wait_for(lambda: proc.poll() is not None or port_open(), self.start_timeout):
+        if not wait_for(lambda: proc.poll() is not None or port_open(), self.start_timeout):
             self._stop_gol()
             raise TimeoutError(f"gol did not listen on {PORT} within {self.start_timeout} s")
         if proc.poll() is not None:
@@ -336,9 +328,9 @@ class GrowlForLinux:
                 os.killpg(pgid, sig)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(grace)
-            if _wait_for(lambda: not group_members(pgid), grace):
+            if wait_for(lambda: not group_members(pgid), grace):
                 break
-        if not _wait_for(port_free, 10):
+        if not wait_for(port_free, 10):
             raise RuntimeError(f"port {PORT} still in use after gol was stopped")
 
     # -- configuration and state ------------------------------------------------------

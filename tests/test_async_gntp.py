@@ -9,16 +9,12 @@ those run in a fresh interpreter (``fresh_python``); this process stays unpatche
 from __future__ import annotations
 
 import asyncio
-import inspect
-import shutil
 import socket
 import subprocess
 import sys
-import textwrap
 import threading
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from icon_server import IconServer, png
@@ -45,12 +41,10 @@ from gntp_jupyter.gntp import (
     async_gntp,
 )
 from gntp_jupyter.gntp.async_gntp import (
-    AsyncCall,
     AsyncGNTPClient,
     AsyncPublisher,
     AsyncResource,
     AsyncSubscriber,
-    awaits_result,
     fetch_async_resources_in_parallel,
 )
 from gntp_jupyter.gntp.options import ClientOptions
@@ -530,46 +524,6 @@ async def test_style_1_awaited_errors_raise_at_the_await() -> None:
         await publisher.register()
 
 
-def in_a_running_loop(port: int) -> dict[str, object]:
-    """Style 2, run by fresh_python: bare calls inside asyncio.run, as the guide does."""
-    from gntp_jupyter.gntp import _nesting
-    from gntp_jupyter.gntp.async_gntp import AsyncPublisher
-
-    out: dict[str, object] = {}
-
-    async def main() -> None:
-        publisher = AsyncPublisher("InLoop", ["e"], host="127.0.0.1", port=port)
-        out["nested_before"] = _nesting.is_applied()
-        call = publisher.register()
-        out["register_done"] = call.done
-        out["publish_done"] = publisher.publish("e", "bare call").done
-        out["awaiting_done_call"] = (await call).action
-        # wrapped in create_task / gather / wait_for: already done, still awaitable
-        task = await asyncio.create_task(publisher.publish("e", "in create_task"))
-        gathered = await asyncio.gather(publisher.publish("e", "in gather"))
-        waited = await asyncio.wait_for(publisher.publish("e", "in wait_for"), 5)
-        out["wrapped"] = [task.action, gathered[0].action, waited.action]
-        out["nested_after"] = _nesting.is_applied(asyncio.get_running_loop())
-
-    asyncio.run(main())
-    return out
-
-
-def test_style_2_bare_call_in_a_running_loop(fresh_python, receiver) -> None:
-    run = fresh_python(in_a_running_loop, receiver.port)
-    # The exchange was complete when each call returned; no await was needed.
-    assert run.result == {
-        "nested_before": False,
-        "register_done": True,
-        "publish_done": True,
-        "awaiting_done_call": "REGISTER",
-        "wrapped": ["NOTIFY", "NOTIFY", "NOTIFY"],
-        "nested_after": True,
-    }
-    titles = [n.title for n in receiver.notifications]
-    assert titles == ["bare call", "in create_task", "in gather", "in wait_for"]
-
-
 def bare_call_refused(port: int) -> str:
     """Style 2's errors raise from the call itself (fresh_python)."""
     from gntp_jupyter.gntp import GNTPConnectionRefused
@@ -617,90 +571,6 @@ def nesting_by_style(port: int) -> list[bool]:
 def test_nest_asyncio_is_applied_only_for_bare_calls_in_a_loop(fresh_python, receiver) -> None:
     assert fresh_python(nesting_by_style, receiver.port).result == [False, False, True]
     assert [n.title for n in receiver.notifications] == ["awaited", "bare"]
-
-
-# --- telling awaited from bare calls -----------------------------------------------------------
-
-
-class Probe:
-    """A method that reports whether its caller awaits its value, like register() does."""
-
-    def check(self, *args: object, **kwargs: object) -> AsyncCall[bool]:
-        return AsyncCall.completed(awaits_result(sys._getframe(1)))
-
-
-@asyncio_test
-async def test_awaits_result_reads_the_callers_bytecode() -> None:
-    p = Probe()
-    assert await p.check() is True
-    assert await p.check(1, key=2) is True
-    assert await p.check(*[1], **{"k": 3}) is True
-    assert await (p.check()) is True
-    held = p.check()
-    assert await held is False
-    assert await asyncio.gather(p.check()) == [False]
-    assert await asyncio.wait_for(p.check(), 1) is False
-    assert [await p.check() for _ in range(2)] == [True, True]
-
-
-def test_awaits_result_is_false_outside_coroutines() -> None:
-    assert Probe().check().result() is False
-
-
-def test_awaits_result_fails_safe() -> None:
-    class NotAFrame:
-        f_lasti = 0
-        f_code = "not code"
-
-    assert awaits_result(NotAFrame()) is False  # type: ignore[arg-type]
-
-
-def _other_pythons() -> list[str]:
-    found = []
-    for version in ("3.10", "3.12", "3.13"):
-        path = shutil.which(f"python{version}")
-        pyenv = sorted(Path("/root/.pyenv/versions").glob(f"{version}.*/bin/python{version}"))
-        if pyenv:
-            path = str(pyenv[-1])
-        if path:
-            found.append(path)
-    return found
-
-
-@pytest.mark.parametrize(
-    "python",
-    [pytest.param(p, id=Path(p).name) for p in _other_pythons()]
-    or [pytest.param("", marks=pytest.mark.skip(reason="no other CPython here"))],
-)
-def test_awaits_result_on_other_python_versions(python: str) -> None:
-    """The bytecode reading on the other CPython versions found on this machine."""
-    source = "\n".join([
-        "import asyncio, dis, functools, itertools, sys",
-        textwrap.dedent(inspect.getsource(async_gntp._awaiting_calls.__wrapped__)),
-        "_awaiting_calls = functools.lru_cache(maxsize=512)(_awaiting_calls)",
-        textwrap.dedent(inspect.getsource(awaits_result)),
-        textwrap.dedent("""
-            class P:
-                def m(self, *a, **k):
-                    flag = awaits_result(sys._getframe(1))
-                    async def done():
-                        return flag
-                    return done()
-            async def main():
-                p = P()
-                held = p.m()
-                return [await p.m(), await p.m(1, k=2), await p.m(*[1]), await held,
-                        (await asyncio.gather(p.m()))[0]]
-            print(asyncio.run(main()))
-        """),
-    ])
-    source = source.replace("def _awaiting_calls(code: CodeType) -> frozenset[int]:",
-                            "def _awaiting_calls(code):")
-    source = source.replace("def awaits_result(frame: FrameType) -> bool:",
-                            "def awaits_result(frame):")
-    out = subprocess.run([python, "-c", source], capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "[True, True, True, False, False]"
 
 
 def test_sync_users_do_not_import_tornado_or_nest_asyncio() -> None:

@@ -493,8 +493,13 @@ class AsyncCall(Coroutine[Any, Any, T]):
             self._coro.close()
 
     def __del__(self) -> None:
-        if not (self._started or self._site is None or sys.is_finalizing()):
-            self._site.warn(sys._getframe(1))  # the frame that is dropping it
+        if self._started or self._site is None or sys.is_finalizing():
+            return
+        try:
+            dropped_in: FrameType | None = sys._getframe(1)  # the frame dropping it
+        except ValueError:  # dropped with no Python frame running (by the collector)
+            dropped_in = None
+        self._site.warn(dropped_in)
 
     def __repr__(self) -> str:
         state = f"done: {self._result!r}" if self._done else "pending"
@@ -516,10 +521,13 @@ class _Site:
     def of(cls, what: str, frame: FrameType, source_known: bool) -> _Site:
         return cls(what, frame.f_code.co_filename, frame.f_lineno, id(frame), source_known)
 
-    def warn(self, dropped_in: FrameType) -> None:
+    def warn(self, dropped_in: FrameType | None) -> None:
         """``dropped_in``: the frame running when the call was dropped."""
         message = f"{self.what} was never awaited, so nothing was sent."
-        same_line = id(dropped_in) == self.frame_id and dropped_in.f_lineno == self.lineno
+        same_line = (
+            dropped_in is not None and id(dropped_in) == self.frame_id
+            and dropped_in.f_lineno == self.lineno
+        )
         if same_line and not self.source_known:
             message += (" Its source cannot be read (exec'd code?), so a call without "
                         "await could not be told to run at once: await it.")

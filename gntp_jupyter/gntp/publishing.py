@@ -102,11 +102,12 @@ def connection_options(
         )
     if given:
         names = ", ".join(f"{name}=" for name in given)
+        build = ", ".join(f"{name}=..." for name in given)
         raise TypeError(
             f"{owner}() takes options= or the connection keywords "
             f"({', '.join(CONNECTION_KEYWORDS)}), not both: got options= and {names}. "
-            "Put them into the options (ClientOptions.build(...) or "
-            "dataclasses.replace(options, ...)), or leave options= out."
+            f"Build the options with them (ClientOptions.build({build}, ...)), or leave "
+            "options= out."
         )
     return options
 

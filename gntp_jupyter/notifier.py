@@ -21,7 +21,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from .config import GNTPNotifier
 from .gntp.client import Publisher
@@ -37,6 +37,7 @@ from .gntp.exceptions import (
 from .gntp.options import ClientOptions, Timeout, format_seconds
 from .gntp.requests import Event, origin_headers
 from .gntp.resources import Resource
+from .gntp.security import Secret
 from .gntp.validate import check_icon
 from .history import History, HistoryEntry
 from .notebook_url import callback_target
@@ -65,6 +66,24 @@ def describe_failure(exc: GNTPError) -> tuple[str, str]:
     if isinstance(exc, GNTPResourceError):
         return "icon failed", str(exc)
     return type(exc).__name__, str(exc)
+
+
+_TEST_TITLE = "gntp_jupyter test"
+_TEST_TEXT = "If you can read this, notifications work."
+
+
+class _Target(NamedTuple):
+    """One send's target overrides; None keeps the configured value."""
+
+    host: str | None
+    port: int | None
+    password: Secret | str | None
+    hash_algorithm: str | None
+    encryption: str | None
+    timeout: float | None
+
+    def keywords(self) -> dict[str, Any]:
+        return self._asdict()
 
 
 @dataclass
@@ -124,15 +143,22 @@ class Notifier:
         icon: str | os.PathLike[str] | Resource | None = None,
         sticky: bool | None = None, priority: int | None = None,
         coalescing_id: str | None = None, callback_url: str | None = None,
-        source: str = "python", **target: Any,
+        source: str = "python", host: str | None = None, port: int | None = None,
+        password: Secret | str | None = None, hash_algorithm: str | None = None,
+        encryption: str | None = None, timeout: float | None = None,
     ) -> HistoryEntry:
         """Send now, holding the caller at most the configured timeout; never raises.
 
-        ``target`` may override ``host``, ``port``, ``password``, ``hash_algorithm``,
-        ``encryption`` and ``timeout`` for this one send. ``icon``: a path, a URL, a
-        Resource, or None for no icon; by default none (the server shows the
-        application's icon, registered from the configured ``icon``).
+        Keyword-only, each None for the configured value: ``event`` (a notification
+        type; default the message event), ``icon`` (a path, a URL or a Resource; by
+        default none: the server shows the application's icon, registered from the
+        configured ``icon``), ``sticky``, ``priority`` (-2 to 2), ``coalescing_id``
+        (replaces the notification with that ID), ``callback_url`` (opened on click),
+        ``source`` (what the history records as the sender), and for this one send the
+        target: ``host``, ``port``, ``password``, ``hash_algorithm``, ``encryption``,
+        ``timeout`` (seconds).
         """
+        target = _Target(host, port, password, hash_algorithm, encryption, timeout)
         plan = self._plan(title, text, event, icon, sticky, priority, coalescing_id,
                           callback_url, source, target)
         if isinstance(plan, HistoryEntry):
@@ -164,11 +190,17 @@ class Notifier:
         icon: str | os.PathLike[str] | Resource | None = None,
         sticky: bool | None = None, priority: int | None = None,
         coalescing_id: str | None = None, callback_url: str | None = None,
-        source: str = "python", **target: Any,
+        source: str = "python", host: str | None = None, port: int | None = None,
+        password: Secret | str | None = None, hash_algorithm: str | None = None,
+        encryption: str | None = None, timeout: float | None = None,
     ) -> HistoryEntry:
-        """:meth:`send` on the running loop (URL icons fetched in parallel); never blocks it."""
+        """:meth:`send` on the running loop (URL icons fetched in parallel); never blocks it.
+
+        Keyword-only: as for :meth:`send`.
+        """
         from .gntp.async_gntp import AsyncPublisher
 
+        target = _Target(host, port, password, hash_algorithm, encryption, timeout)
         plan = self._plan(title, text, event, icon, sticky, priority, coalescing_id,
                           callback_url, source, target)
         if isinstance(plan, HistoryEntry):
@@ -195,20 +227,30 @@ class Notifier:
             return self._failed(plan, _unexpected(exc))
         return self._succeeded(plan, (time.perf_counter() - start) * 1000)
 
-    def test_connection(self, **target: Any) -> HistoryEntry:
-        """Register again and send a test notification; the entry carries the round trip."""
-        self._reset_target(target)
-        return self.send(
-            "gntp_jupyter test", "If you can read this, notifications work.",
-            source="test", **target,
-        )
+    def test_connection(
+        self, *, host: str | None = None, port: int | None = None,
+        password: Secret | str | None = None, hash_algorithm: str | None = None,
+        encryption: str | None = None, timeout: float | None = None,
+    ) -> HistoryEntry:
+        """Register again and send a test notification; the entry carries the round trip.
 
-    async def test_connection_async(self, **target: Any) -> HistoryEntry:
+        Keyword-only, each None for the configured value: the target ``host``, ``port``,
+        ``password``, ``hash_algorithm``, ``encryption``, ``timeout`` (seconds).
+        """
+        target = _Target(host, port, password, hash_algorithm, encryption, timeout)
         self._reset_target(target)
-        return await self.send_async(
-            "gntp_jupyter test", "If you can read this, notifications work.",
-            source="test", **target,
-        )
+        return self.send(_TEST_TITLE, _TEST_TEXT, source="test", **target.keywords())
+
+    async def test_connection_async(
+        self, *, host: str | None = None, port: int | None = None,
+        password: Secret | str | None = None, hash_algorithm: str | None = None,
+        encryption: str | None = None, timeout: float | None = None,
+    ) -> HistoryEntry:
+        """:meth:`test_connection` on the running loop; keyword-only: as for it."""
+        target = _Target(host, port, password, hash_algorithm, encryption, timeout)
+        self._reset_target(target)
+        return await self.send_async(_TEST_TITLE, _TEST_TEXT, source="test",
+                                     **target.keywords())
 
     def forget_registrations(self) -> None:
         """Register again on the next send and forget which targets were down."""
@@ -226,7 +268,7 @@ class Notifier:
         event = event or c.message_event
         plan = _Plan(title=title, text=text, event=event, source=source)
         try:
-            plan.options = c.client_options(**target)
+            plan.options = c.client_options(**target.keywords())
         except Exception as exc:  # GNTPValidationError is a ValueError
             return self._failed(plan, _as_validation_error(exc))
         skipped = self._skip_reason(plan.options)
@@ -290,9 +332,9 @@ class Notifier:
             await _fetch_all(pending, deadline.for_icons())
         plan.drop_unfetched()
 
-    def _reset_target(self, target: dict) -> None:
+    def _reset_target(self, target: _Target) -> None:
         try:
-            options = self.config.client_options(**target)
+            options = self.config.client_options(**target.keywords())
         except (TypeError, ValueError):
             return
         self._down.pop(options, None)

@@ -34,11 +34,9 @@ from gntp_jupyter.gntp import (
     async_gntp,
 )
 from gntp_jupyter.gntp.async_gntp import (
-    AsyncCall,
     AsyncGNTPClient,
     AsyncPublisher,
     AsyncResource,
-    awaits_result,
     fetch_async_resources_in_parallel,
 )
 from gntp_jupyter.gntp.resources import image_type
@@ -315,46 +313,6 @@ async def test_style_1_awaited_errors_raise_at_the_await(closed_port) -> None:
         await publisher.register()
 
 
-def in_a_running_loop(port: int) -> dict[str, object]:
-    """Style 2, run by fresh_python: bare calls inside asyncio.run, as the guide does."""
-    from gntp_jupyter.gntp import _nesting
-    from gntp_jupyter.gntp.async_gntp import AsyncPublisher
-
-    out: dict[str, object] = {}
-
-    async def main() -> None:
-        publisher = AsyncPublisher("InLoop", ["e"], host="127.0.0.1", port=port)
-        out["nested_before"] = _nesting.is_applied()
-        call = publisher.register()
-        out["register_done"] = call.done
-        out["publish_done"] = publisher.publish("e", "bare call").done
-        out["awaiting_done_call"] = (await call).action
-        # wrapped in create_task / gather / wait_for: already done, still awaitable
-        task = await asyncio.create_task(publisher.publish("e", "in create_task"))
-        gathered = await asyncio.gather(publisher.publish("e", "in gather"))
-        waited = await asyncio.wait_for(publisher.publish("e", "in wait_for"), 5)
-        out["wrapped"] = [task.action, gathered[0].action, waited.action]
-        out["nested_after"] = _nesting.is_applied(asyncio.get_running_loop())
-
-    asyncio.run(main())
-    return out
-
-
-def test_style_2_bare_call_in_a_running_loop(fresh_python, receiver) -> None:
-    run = fresh_python(in_a_running_loop, receiver.port)
-    # The exchange was complete when each call returned; no await was needed.
-    assert run.result == {
-        "nested_before": False,
-        "register_done": True,
-        "publish_done": True,
-        "awaiting_done_call": "REGISTER",
-        "wrapped": ["NOTIFY", "NOTIFY", "NOTIFY"],
-        "nested_after": True,
-    }
-    titles = [n.title for n in receiver.notifications]
-    assert titles == ["bare call", "in create_task", "in gather", "in wait_for"]
-
-
 def bare_call_refused(port: int) -> str:
     """Style 2's errors raise from the call itself (fresh_python)."""
     from gntp_jupyter.gntp import GNTPConnectionRefused
@@ -402,42 +360,6 @@ def nesting_by_style(port: int) -> list[bool]:
 def test_nest_asyncio_is_applied_only_for_bare_calls_in_a_loop(fresh_python, receiver) -> None:
     assert fresh_python(nesting_by_style, receiver.port).result == [False, False, True]
     assert [n.title for n in receiver.notifications] == ["awaited", "bare"]
-
-
-# --- telling awaited from bare calls -----------------------------------------------------------
-
-
-class Probe:
-    """A method that reports whether its caller awaits its value, like register() does."""
-
-    def check(self, *args: object, **kwargs: object) -> AsyncCall[bool]:
-        return AsyncCall.completed(awaits_result(sys._getframe(1)))
-
-
-@asyncio_test
-async def test_awaits_result_reads_the_callers_bytecode() -> None:
-    p = Probe()
-    assert await p.check() is True
-    assert await p.check(1, key=2) is True
-    assert await p.check(*[1], **{"k": 3}) is True
-    assert await (p.check()) is True
-    held = p.check()
-    assert await held is False
-    assert await asyncio.gather(p.check()) == [False]
-    assert await asyncio.wait_for(p.check(), 1) is False
-    assert [await p.check() for _ in range(2)] == [True, True]
-
-
-def test_awaits_result_is_false_outside_coroutines() -> None:
-    assert Probe().check().result() is False
-
-
-def test_awaits_result_fails_safe() -> None:
-    class NotAFrame:
-        f_lasti = 0
-        f_code = "not code"
-
-    assert awaits_result(NotAFrame()) is False  # type: ignore[arg-type]
 
 
 def test_sync_users_do_not_import_tornado_or_nest_asyncio() -> None:

@@ -7,7 +7,8 @@ Layers, bottom up — read them in this order:
 - :mod:`.encoding` / :mod:`.parsing`: values to bytes and back, no I/O.
 - :mod:`.exchange`: one request/response(/callback) conversation, no I/O.
 - :mod:`.client` (blocking sockets) and :mod:`.async_gntp` (Tornado/asyncio):
-  thin transports around an Exchange, plus Publisher / Subscriber.
+  thin transports around an Exchange, plus Publisher / Subscriber; what they share
+  (read loop, error mapping) is :mod:`._transport`, the 401/402 retry :mod:`.publishing`.
 - :mod:`.receiver`: a GNTP server of our own, for tests and for checking reachability.
 
 Errors are one tree rooted at :class:`GNTPError` (see :mod:`.exceptions`).

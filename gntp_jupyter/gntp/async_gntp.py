@@ -5,40 +5,48 @@ never pay for it. :class:`AsyncGNTPClient` drives the same sans-IO :class:`.Exch
 blocking client with Tornado's ``TCPClient``/``IOStream``; :class:`AsyncResource` is an icon
 fetched from a URL with ``AsyncHTTPClient``.
 
-Three ways to call ``AsyncPublisher.register()`` / ``publish()`` and
-``AsyncSubscriber.subscribe()`` — all of them deliver:
+When ``AsyncPublisher.register()`` / ``publish()`` and ``AsyncSubscriber.subscribe()``
+run — the rule: **a call runs at once only when its result is discarded (an expression
+statement of its own) or no loop is running; every other call is lazy and runs when
+awaited.**
 
-1. ``await publisher.publish(...)`` inside a coroutine: truly asynchronous; the loop keeps
-   serving other tasks while icons are fetched and the request is on the wire.
-2. ``publisher.publish(...)`` without ``await`` from code already running inside a loop (a
-   coroutine under ``asyncio.run``, a Tornado handler, a Jupyter cell): the exchange is
-   complete when the call returns, so a script ending right after it has still delivered.
-   The work runs on the already-running loop, made re-entrant with nest-asyncio2 — applied
-   on first use of this path only, and process-wide (see :mod:`._nesting`). Errors are
-   raised from the call itself.
-3. ``publisher.publish(...)`` where no loop runs (a plain script, a thread): the work runs
-   on a private loop in a daemon thread, which also keeps socket callbacks alive.
+1. ``await p.publish(...)``, and anything else that uses the result —
+   ``asyncio.wait_for(p.publish(...), 5)``, ``asyncio.gather(p.publish(a), p.publish(b))``,
+   ``asyncio.create_task(p.publish(...))``, ``TaskGroup.create_task``,
+   ``x = p.publish(...); await x``, ``return super().publish(...)``: the call returns a
+   lazy :class:`AsyncCall` and nothing happens until it is awaited or its task runs; then
+   it runs concurrently on the loop, which keeps serving other tasks meanwhile. No nesting,
+   no patching. Errors are raised where it is awaited.
+2. ``p.publish(...)`` as a statement of its own, inside a running loop (a coroutine under
+   ``asyncio.run``, a Tornado handler, a Jupyter cell; the async guide's style): the
+   exchange is complete when the call returns, so the next line (or a script's end) comes
+   after delivery, and errors are raised from the call. The work runs on the running loop,
+   made re-entrant with nest-asyncio2 — applied on first use of this path only, and
+   process-wide (see :mod:`._nesting`).
+3. Any call where no loop runs (a plain script, a thread): the work runs at once on a
+   private loop in a daemon thread (there is no loop of the caller's to hold up), which
+   also keeps socket callbacks alive.
 
-The method tells (1) from (2) by looking at its caller's bytecode: if the very next
-instruction awaits the returned value (``GET_AWAITABLE``) the call returns a lazy awaitable;
-otherwise (and for any bytecode it does not recognise) it does the work at once and returns
-an already-completed one. Both are :class:`AsyncCall` objects, so ``asyncio.gather``,
-``create_task`` and ``wait_for`` accept them; for real concurrency hand those the explicit
-coroutines ``register_async()`` / ``publish_async()`` / ``subscribe_async()`` instead.
+Telling (2) from (1) is a guess about the caller, kept narrow: the call site's source
+statement is looked up (:mod:`._call_site`; tracebacks read source the same way), never
+its bytecode. When it cannot be told (no source: code given to ``exec``), the call is
+lazy; a lazy call that is dropped without being awaited warns (``RuntimeWarning``, naming
+the call site) that nothing was sent — never a silent block. The coroutines
+``register_async()`` / ``publish_async()`` / ``subscribe_async()`` are always lazy.
 """
 
 from __future__ import annotations
 
 import asyncio
-import dis
 import functools
-import itertools
 import socket
 import sys
 import threading
+import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Coroutine, Generator, Iterable, Mapping, Sequence
-from types import CodeType, FrameType
+from dataclasses import dataclass
+from types import FrameType
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -48,21 +56,25 @@ from tornado.simple_httpclient import HTTPStreamClosedError, HTTPTimeoutError
 from tornado.tcpclient import TCPClient
 
 from . import _nesting
-from .callbacks import SocketCallback
-from .client import (
-    connection_failed_error,
-    raise_connect_error,
+from ._call_site import discards_result
+from ._transport import (
+    connect_errors,
+    drive_async,
+    exchange_errors,
     raise_for_response,
+    read_steps,
     response_timeout_error,
 )
-from .exceptions import GNTPError, GNTPResourceError, GNTPServerError, GNTPValidationError
+from .callbacks import SocketCallback
+from .exceptions import GNTPError, GNTPResourceError, GNTPValidationError
 from .exchange import Exchange, State
 from .headers import parse_int
-from .options import ClientOptions, format_seconds
-from .publishing import Callback, PublisherBase, SubscriberBase, needs_registration
-from .requests import Event, Request
+from .options import ClientOptions, Timeout, format_seconds
+from .publishing import Callback, PublisherBase, SubscriberBase, connection_options
+from .requests import Event, NotifyRequest, Request
 from .resources import MAX_ICON_BYTES, Icon, Resource, check_image
 from .responses import OKResponse
+from .security import Secret
 
 __all__ = [
     "FETCH_TIMEOUT",
@@ -99,8 +111,20 @@ def _keep(task: asyncio.Task[Any]) -> None:
 class AsyncGNTPClient:
     """Sends requests to one server from the running loop; one connection per request."""
 
-    def __init__(self, options: ClientOptions | None = None, **kwargs: Any) -> None:
-        self.options = options or ClientOptions.build(**kwargs)
+    def __init__(
+        self, options: ClientOptions | None = None, *, host: str | None = None,
+        port: int | None = None, password: Secret | str | None = None,
+        hash_algorithm: str | None = None, encryption: str | None = None,
+        timeout: Timeout | float | None = None,
+    ) -> None:
+        """Where to send: ``options`` (a prebuilt :class:`ClientOptions`) or the keywords
+        ``host``, ``port``, ``password``, ``hash_algorithm``, ``encryption`` and
+        ``timeout``, as for :class:`.GNTPClient` — not both.
+        """
+        self.options = connection_options(
+            "AsyncGNTPClient", options, host=host, port=port, password=password,
+            hash_algorithm=hash_algorithm, encryption=encryption, timeout=timeout,
+        )
 
     def __repr__(self) -> str:
         return f"<AsyncGNTPClient → {self.options.address}>"
@@ -123,19 +147,18 @@ class AsyncGNTPClient:
         deadline = end if deadline is None else min(end, deadline)
         if deadline - loop.time() <= 0:
             raise response_timeout_error(o)
-        stream = await self._connect(deadline - loop.time())
+        with connect_errors(o):
+            stream = await TCPClient().connect(
+                o.host, o.port, timeout=min(o.timeout.connect_limit, deadline - loop.time())
+            )
         handed_off = False
         try:
-            try:
+            with exchange_errors(o):
                 left = max(deadline - loop.time(), 0.0)
                 await asyncio.wait_for(_converse(stream, exchange), left)
-            except (TimeoutError, asyncio.TimeoutError):
-                raise response_timeout_error(o) from None
-            except StreamClosedError as exc:
-                raise connection_failed_error(o, exc.real_error or exc) from exc
             response = raise_for_response(exchange)
             if callback is not None and exchange.expects_callback:
-                task = asyncio.get_running_loop().create_task(
+                task = loop.create_task(
                     _await_callback(stream, exchange, callback, o.timeout.callback)
                 )
                 _keep(task)
@@ -145,31 +168,19 @@ class AsyncGNTPClient:
             if not handed_off:
                 stream.close()
 
-    async def _connect(self, left: float) -> IOStream:
-        o = self.options
-        try:
-            return await TCPClient().connect(
-                o.host, o.port, timeout=min(o.timeout.connect_limit, left)
-            )
-        except StreamClosedError as exc:  # tornado wraps the socket error
-            real = exc.real_error
-            raise_connect_error(o, real if isinstance(real, OSError) else exc)
-        except (TimeoutError, asyncio.TimeoutError):
-            raise_connect_error(o, TimeoutError())
-        except OSError as exc:
-            raise_connect_error(o, exc)
+
+async def _read_chunk(stream: IOStream, _need: None = None) -> bytes:
+    """What arrived next; ``b""`` once the server closed the connection."""
+    try:
+        return await stream.read_bytes(_READ_SIZE, partial=True)
+    except StreamClosedError as exc:
+        if exc.real_error is not None:
+            raise
+        return b""
 
 
 async def _read_while(stream: IOStream, exchange: Exchange, state: State) -> None:
-    """Feed what arrives to ``exchange`` while it is in ``state`` (EOF is fed as b"")."""
-    while exchange.state is state:
-        try:
-            chunk = await stream.read_bytes(_READ_SIZE, partial=True)
-        except StreamClosedError as exc:
-            if exc.real_error is not None:
-                raise
-            chunk = b""
-        exchange.receive_data(chunk)
+    await drive_async(read_steps(exchange, state), functools.partial(_read_chunk, stream))
 
 
 async def _converse(stream: IOStream, exchange: Exchange) -> None:
@@ -178,11 +189,7 @@ async def _converse(stream: IOStream, exchange: Exchange) -> None:
     what the caller must see."""
     writing = stream.write(exchange.data)
     writing.add_done_callback(_retrieve)  # a write cut short by a refusal is no error
-    try:
-        await _read_while(stream, exchange, State.AWAITING_RESPONSE)
-    except StreamClosedError:
-        if exchange.state is State.AWAITING_RESPONSE:
-            raise
+    await _read_while(stream, exchange, State.AWAITING_RESPONSE)
 
 
 def _retrieve(future: asyncio.Future[Any]) -> None:
@@ -410,30 +417,36 @@ async def _fetch_icons(request: Request, deadline: float) -> None:
 
 class AsyncCall(Coroutine[Any, Any, T]):
     """What ``register()``/``publish()``/``subscribe()`` return: awaiting it gives the
-    :class:`OKResponse`.
+    :class:`OKResponse`. A Coroutine, so ``await``, ``create_task``, ``gather``,
+    ``wait_for`` and ``TaskGroup.create_task`` all take it.
 
-    Either lazy (the caller awaits it at once: the work runs when awaited) or already
-    completed (``done`` is True and ``result()`` has the response; awaiting it just returns
-    that). A Coroutine so that asyncio's ``create_task``, ``gather`` and ``wait_for`` take it.
+    Either lazy (the work runs when it is awaited or its task runs) or already completed
+    (the call ran at once, see the module doc; awaiting it just returns the response). A
+    lazy call dropped without ever running warns, naming the call site: nothing was sent.
     """
 
-    __slots__ = ("_coro", "_done", "_factory", "_result")
+    __slots__ = ("_coro", "_done", "_factory", "_result", "_site", "_started")
 
-    def __init__(self, factory: Callable[[], Coroutine[Any, Any, T]]) -> None:
+    def __init__(
+        self, factory: Callable[[], Coroutine[Any, Any, T]], site: _Site | None = None
+    ) -> None:
         self._factory: Callable[[], Coroutine[Any, Any, T]] | None = factory
         self._coro: Coroutine[Any, Any, T] | None = None
         self._done = False
+        self._started = False
         self._result: T | None = None
+        self._site = site
 
     @classmethod
     def completed(cls, result: T) -> AsyncCall[T]:
         call: AsyncCall[T] = cls.__new__(cls)
-        call._factory, call._coro, call._done, call._result = None, None, True, result
+        call._factory, call._coro, call._site, call._result = None, None, None, result
+        call._done = call._started = True
         return call
 
     @property
     def done(self) -> bool:
-        """True when the exchange already happened (the call was not awaited)."""
+        """True once the exchange happened (at the call, or when awaited)."""
         return self._done
 
     def result(self) -> T:
@@ -443,24 +456,29 @@ class AsyncCall(Coroutine[Any, Any, T]):
         return self._result  # type: ignore[return-value]
 
     def _coroutine(self) -> Coroutine[Any, Any, T]:
-        if self._coro is None:  # created on first use: an unused call warns about nothing
+        self._started = True
+        if self._coro is None:  # created on first use: an unused call warns only once
             assert self._factory is not None
             self._coro = self._factory()
         return self._coro
 
+    def _finish(self, result: T) -> T:
+        self._done, self._result = True, result
+        return result
+
     def __await__(self) -> Generator[Any, None, T]:
         if self._done:
-            return self._completed()
-        return self._coroutine().__await__()
-
-    def _completed(self) -> Generator[Any, None, T]:
-        return self._result  # type: ignore[return-value]
-        yield  # unreachable: makes this a generator that finishes at once
+            return self._result  # type: ignore[return-value]
+        return self._finish((yield from self._coroutine().__await__()))
 
     def send(self, value: Any) -> Any:
         if self._done:
             raise StopIteration(self._result)
-        return self._coroutine().send(value)
+        try:
+            return self._coroutine().send(value)
+        except StopIteration as stop:
+            self._finish(stop.value)
+            raise
 
     def throw(self, typ: Any, val: Any = None, tb: Any = None) -> Any:
         if self._done:
@@ -470,36 +488,53 @@ class AsyncCall(Coroutine[Any, Any, T]):
         return self._coroutine().throw(typ, val, tb)
 
     def close(self) -> None:
+        self._started = True  # closing on purpose is not forgetting it
         if self._coro is not None:
             self._coro.close()
+
+    def __del__(self) -> None:
+        if self._started or self._site is None or sys.is_finalizing():
+            return
+        try:
+            dropped_in: FrameType | None = sys._getframe(1)  # the frame dropping it
+        except ValueError:  # dropped with no Python frame running (by the collector)
+            dropped_in = None
+        self._site.warn(dropped_in)
 
     def __repr__(self) -> str:
         state = f"done: {self._result!r}" if self._done else "pending"
         return f"<AsyncCall {state}>"
 
 
-@functools.lru_cache(maxsize=512)
-def _awaiting_calls(code: CodeType) -> frozenset[int]:
-    """Offsets covered by call instructions whose result is awaited at once."""
-    instructions = list(dis.get_instructions(code))
-    offsets: set[int] = set()
-    for this, after in itertools.pairwise(instructions):
-        if this.opname.startswith("CALL") and after.opname == "GET_AWAITABLE":
-            offsets.update(range(this.offset, after.offset))  # inline caches included
-    return frozenset(offsets)
+@dataclass(frozen=True)
+class _Site:
+    """Where a lazy call was made, for the warning if it is dropped unawaited (the frame
+    itself is not kept: that would keep its locals alive)."""
 
+    what: str
+    filename: str
+    lineno: int
+    frame_id: int
+    source_known: bool
 
-def awaits_result(frame: FrameType) -> bool:
-    """Does ``frame`` await the value of the call it is making right now?
+    @classmethod
+    def of(cls, what: str, frame: FrameType, source_known: bool) -> _Site:
+        return cls(what, frame.f_code.co_filename, frame.f_lineno, id(frame), source_known)
 
-    ``f_lasti`` is the call (or one of its inline caches on 3.11/3.12); the instruction
-    after it is GET_AWAITABLE exactly when the value goes straight into ``await``. Any
-    surprise answers False: doing the work at once is always correct, only less concurrent.
-    """
-    try:
-        return frame.f_lasti in _awaiting_calls(frame.f_code)
-    except Exception:
-        return False
+    def warn(self, dropped_in: FrameType | None) -> None:
+        """``dropped_in``: the frame running when the call was dropped."""
+        message = f"{self.what} was never awaited, so nothing was sent."
+        same_line = (
+            dropped_in is not None and id(dropped_in) == self.frame_id
+            and dropped_in.f_lineno == self.lineno
+        )
+        if same_line and not self.source_known:
+            message += (" Its source cannot be read (exec'd code?), so a call without "
+                        "await could not be told to run at once: await it.")
+        else:
+            message += (" Await it, or call it as a statement of its own to send before "
+                        "the next line.")
+        warnings.warn_explicit(message, RuntimeWarning, self.filename, self.lineno)
 
 
 class _PrivateLoop:
@@ -543,7 +578,10 @@ _private_loop = _PrivateLoop()
 
 
 def run_now(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    """Run the work to completion before returning, wherever we are called from."""
+    """Run the work to completion before returning, wherever we are called from.
+
+    Inside a running loop this nests it (nest-asyncio2, see :mod:`._nesting`).
+    """
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:
@@ -553,10 +591,21 @@ def run_now(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
     return _nesting.run_nested(factory(), loop)
 
 
-def _call(factory: Callable[[], Coroutine[Any, Any, T]], caller: FrameType) -> AsyncCall[T]:
-    if awaits_result(caller):
-        return AsyncCall(factory)
-    return AsyncCall.completed(run_now(factory))
+def _call(
+    factory: Callable[[], Coroutine[Any, Any, T]], owner: object, method: str,
+    caller: FrameType,
+) -> AsyncCall[T]:
+    """The rule of the module doc: no loop, or a statement of its own → run now;
+    anything else → lazy."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return AsyncCall.completed(_private_loop.run(factory()))
+    discarded = discards_result(caller, method)
+    if discarded:
+        return AsyncCall.completed(run_now(factory))
+    what = f"{type(owner).__name__}.{method}()"
+    return AsyncCall(factory, _Site.of(what, caller, source_known=discarded is not None))
 
 
 # --- publishers ---------------------------------------------------------------------------
@@ -568,7 +617,8 @@ class AsyncPublisher(PublisherBase):
     Icons may be :class:`AsyncResource` URLs: ``register()`` and ``publish()`` fetch every
     one involved (application, event and notification icons) in parallel first and raise
     :class:`GNTPResourceError` if one cannot be fetched. ``register()`` and ``publish()``
-    work awaited, not awaited inside a loop, and with no loop at all (see the module doc).
+    run when awaited, at once as a statement of their own, and at once with no loop at
+    all (see the module doc).
 
     >>> p = AsyncPublisher("My App", [Event("done", "Job finished")])   # doctest: +SKIP
     >>> await p.register()                                             # doctest: +SKIP
@@ -576,28 +626,51 @@ class AsyncPublisher(PublisherBase):
     """
 
     def __init__(
-        self, name: str, events: Sequence[Event | str] | Event | str, icon: Icon = None,
-        **client_options: Any,
+        self, name: str, events: Sequence[Event | str] | Event | str, icon: Icon = None, *,
+        host: str | None = None, port: int | None = None,
+        password: Secret | str | None = None, hash_algorithm: str | None = None,
+        encryption: str | None = None, timeout: Timeout | float | None = None,
+        headers: Mapping[str, object] | None = None, options: ClientOptions | None = None,
     ) -> None:
-        super().__init__(name, events, icon, **client_options)
+        """``name``: the application; ``events``: its notification types
+        (:class:`Event` values or plain names); ``icon``: the application's icon (an
+        :class:`AsyncResource` URL is fetched on the loop).
+
+        Keyword-only: ``host``, ``port``, ``password``, ``hash_algorithm``,
+        ``encryption``, ``timeout`` (as for :class:`.Publisher`; ``timeout`` bounds a
+        whole call, icon fetches included), or instead of those six ``options``, a
+        prebuilt :class:`ClientOptions` (giving both is a TypeError); ``headers``: X-,
+        Data- or Origin- headers for every request.
+        """
+        super().__init__(
+            name, events, icon, headers=headers, options=connection_options(
+                type(self).__name__, options, host=host, port=port, password=password,
+                hash_algorithm=hash_algorithm, encryption=encryption, timeout=timeout,
+            ),
+        )
         self.client = AsyncGNTPClient(self.options)  # module global: tests may patch it
 
     def register(self) -> AsyncCall[OKResponse]:
-        """Register the application and its events (``await`` it, or not: see the class)."""
-        return _call(self.register_async, sys._getframe(1))
+        """Register the application and its events (when it runs: see the module doc)."""
+        return _call(self.register_async, self, "register", sys._getframe(1))
 
     async def register_async(self, *, deadline: float | None = None) -> OKResponse:
-        """The coroutine behind ``register()``, for ``gather``/``create_task``.
+        """The coroutine behind ``register()``.
 
-        ``timeout.response`` bounds the whole call, icon fetches included.
+        ``timeout.response`` bounds the whole call, icon fetches included; ``deadline``
+        (loop time) ends it sooner.
         """
         deadline = self._deadline() if deadline is None else deadline
-        request = self.register_request()
-        await _fetch_icons(request, deadline)
-        return await self.client.process_request(request, deadline=deadline)
+        return await self._send(self.register_request(), None, deadline)
 
     def _deadline(self) -> float:
         return asyncio.get_running_loop().time() + self.options.timeout.response
+
+    async def _send(
+        self, request: Request, callback: SocketCallback | None, deadline: float
+    ) -> OKResponse:
+        await _fetch_icons(request, deadline)
+        return await self.client.process_request(request, callback, deadline=deadline)
 
     def publish(
         self, event: Event | str, title: str, text: str = "", *, id: str | None = None,
@@ -605,12 +678,19 @@ class AsyncPublisher(PublisherBase):
         coalescing_id: str | None = None, callback: Callback = None,
         headers: Mapping[str, object] | None = None,
     ) -> AsyncCall[OKResponse]:
-        """Send one notification; re-registers once if the server forgot the app (401/402)."""
-        work = functools.partial(
-            self.publish_async, event, title, text, id=id, sticky=sticky, priority=priority,
-            icon=icon, coalescing_id=coalescing_id, callback=callback, headers=headers,
+        """Send one notification; re-registers once if the server forgot the app (401/402).
+
+        Keyword-only: ``id``, ``sticky``, ``priority``, ``icon``, ``coalescing_id``,
+        ``callback`` and ``headers``, as for :meth:`.Publisher.publish`. Arguments are
+        checked at the call (GNTPValidationError); when the sending runs: see the module
+        doc.
+        """
+        request = self.notify_request(
+            event, title, text, id=id, sticky=sticky, priority=priority, icon=icon,
+            coalescing_id=coalescing_id, callback=callback, headers=headers,
         )
-        return _call(work, sys._getframe(1))
+        work = functools.partial(self._publish, request, callback)
+        return _call(work, self, "publish", sys._getframe(1))
 
     async def publish_async(
         self, event: Event | str, title: str, text: str = "", *, id: str | None = None,
@@ -618,36 +698,55 @@ class AsyncPublisher(PublisherBase):
         coalescing_id: str | None = None, callback: Callback = None,
         headers: Mapping[str, object] | None = None,
     ) -> OKResponse:
-        """The coroutine behind ``publish()``, for ``gather``/``create_task``.
+        """The coroutine behind ``publish()`` (same arguments).
 
         ``timeout.response`` bounds the whole call, icon fetches included.
         """
-        deadline = self._deadline()
         request = self.notify_request(
             event, title, text, id=id, sticky=sticky, priority=priority, icon=icon,
             coalescing_id=coalescing_id, callback=callback, headers=headers,
         )
-        await _fetch_icons(request, deadline)
+        return await self._publish(request, callback)
+
+    async def _publish(self, request: NotifyRequest, callback: Callback) -> OKResponse:
+        deadline = self._deadline()
         socket_cb = callback if isinstance(callback, SocketCallback) else None
-        try:
-            return await self.client.process_request(request, socket_cb, deadline=deadline)
-        except GNTPServerError as exc:
-            if not needs_registration(exc):
-                raise
-        await self.register_async(deadline=deadline)
-        return await self.client.process_request(request, socket_cb, deadline=deadline)
+        await _fetch_icons(request, deadline)  # before the first send, as the sync twin
+        return await drive_async(
+            self.publish_steps(request),
+            functools.partial(self._send, callback=socket_cb, deadline=deadline),
+        )
 
 
 class AsyncSubscriber(SubscriberBase):
-    """Subscribes to a server's notifications from async code (same three calling styles)."""
+    """Subscribes to a server's notifications from async code (``subscribe()`` runs like
+    ``AsyncPublisher.register()``)."""
 
-    def __init__(self, name: str, **kwargs: Any) -> None:
-        super().__init__(name, **kwargs)
+    def __init__(
+        self, name: str, *, id: str | None = None, subscriber_port: int | None = None,
+        host: str | None = None, port: int | None = None,
+        password: Secret | str | None = None, hash_algorithm: str | None = None,
+        encryption: str | None = None, timeout: Timeout | float | None = None,
+        headers: Mapping[str, object] | None = None, options: ClientOptions | None = None,
+    ) -> None:
+        """``name``: who subscribes. Keyword-only: ``id``, ``subscriber_port``, ``host``,
+        ``port``, ``password`` (required), ``hash_algorithm``, ``encryption``,
+        ``timeout`` or ``options`` instead of those six, and ``headers``, as for
+        :class:`.Subscriber`.
+        """
+        super().__init__(
+            name, id=id, subscriber_port=subscriber_port, headers=headers,
+            options=connection_options(
+                type(self).__name__, options, host=host, port=port, password=password,
+                hash_algorithm=hash_algorithm, encryption=encryption, timeout=timeout,
+            ),
+        )
         self.client = AsyncGNTPClient(self.options)
 
     def subscribe(self) -> AsyncCall[OKResponse]:
         """The ``-OK``'s ``subscription_ttl`` says when to subscribe again."""
-        return _call(self.subscribe_async, sys._getframe(1))
+        return _call(self.subscribe_async, self, "subscribe", sys._getframe(1))
 
     async def subscribe_async(self) -> OKResponse:
+        """The coroutine behind ``subscribe()``."""
         return await self.client.process_request(self.request)

@@ -1,89 +1,65 @@
 """The blocking client: one TCP connection per request, the whole request in one write.
 
-``OSError``s are mapped to the :mod:`.exceptions` tree here, at the transport boundary.
-A socket callback is awaited on a daemon thread so ``publish()`` returns at ``-OK``.
+Only the I/O lives here: the read loop, the ``OSError`` → :mod:`.exceptions` mapping and
+the 401/402 retry are shared with the async transport (:mod:`._transport`). A socket
+callback is awaited on a daemon thread so ``publish()`` returns at ``-OK``.
 """
 
 from __future__ import annotations
 
+import functools
 import queue
 import selectors
 import socket
 import threading
 import time
-from collections.abc import Mapping
-from typing import NoReturn, cast
+from collections.abc import Mapping, Sequence
+from typing import cast
 
-from .callbacks import SocketCallback
-from .exceptions import (
-    GNTPConnectionError,
-    GNTPConnectionRefused,
-    GNTPError,
-    GNTPServerError,
-    GNTPTimeoutError,
+from ._transport import (
+    connect_errors,
+    drive,
+    exchange_errors,
+    raise_for_response,
+    read_steps,
 )
+from .callbacks import SocketCallback
+from .exceptions import GNTPError
 from .exchange import Exchange, State
-from .options import ClientOptions, format_seconds
-from .publishing import Callback, PublisherBase, SubscriberBase, needs_registration
+from .options import ClientOptions, Timeout
+from .publishing import Callback, PublisherBase, SubscriberBase, connection_options
 from .requests import Event, Request
 from .resources import Icon
-from .responses import ErrorResponse, OKResponse
+from .responses import OKResponse
+from .security import Secret
 
-__all__ = [
-    "GNTPClient",
-    "Publisher",
-    "Subscriber",
-    "connection_failed_error",
-    "raise_connect_error",
-    "raise_for_response",
-    "response_timeout_error",
-]
+__all__ = ["GNTPClient", "Publisher", "Subscriber"]
 
 _READ_SIZE = 65536
 
 
-def raise_connect_error(options: ClientOptions, exc: OSError) -> NoReturn:
-    """Raise the GNTPError for a failed connect; shared by the sync and async transports."""
-    if isinstance(exc, ConnectionRefusedError):
-        raise GNTPConnectionRefused(options.host, options.port) from None
-    if isinstance(exc, TimeoutError):
-        raise GNTPTimeoutError(
-            f"could not connect to {options.address} within "
-            f"{format_seconds(options.timeout.connect_limit)} — "
-            "is the host up and the port open in its firewall?"
-        ) from None
-    if isinstance(exc, socket.gaierror):
-        raise GNTPConnectionError(f"cannot resolve {options.host!r}: {exc.strerror}") from None
-    raise GNTPConnectionError(f"cannot connect to {options.address}: {exc}") from exc
-
-
-def response_timeout_error(options: ClientOptions) -> GNTPTimeoutError:
-    """The server accepted the connection but did not answer in time."""
-    return GNTPTimeoutError(
-        f"{options.address} accepted the connection but sent no answer within "
-        f"{format_seconds(options.timeout.response)} — is it a GNTP server?"
-    )
-
-
-def connection_failed_error(options: ClientOptions, exc: BaseException) -> GNTPConnectionError:
-    """The connection broke while the request or its answer was on the wire."""
-    return GNTPConnectionError(f"connection to {options.address} failed: {exc}")
-
-
-def raise_for_response(exchange: Exchange) -> OKResponse:
-    """The ``-OK`` of a finished exchange, or its ``-ERROR`` as an exception."""
-    response = exchange.response
-    if isinstance(response, ErrorResponse):
-        raise response.exception()
-    assert isinstance(response, OKResponse)
-    return response
-
-
 class GNTPClient:
-    """Sends requests to one server and waits for each answer."""
+    """Sends requests to one server and waits for each answer (one connection each)."""
 
-    def __init__(self, options: ClientOptions | None = None, **kwargs) -> None:
-        self.options = options or ClientOptions.build(**kwargs)
+    def __init__(
+        self, options: ClientOptions | None = None, *, host: str | None = None,
+        port: int | None = None, password: Secret | str | None = None,
+        hash_algorithm: str | None = None, encryption: str | None = None,
+        timeout: Timeout | float | None = None,
+    ) -> None:
+        """Where to send: ``options`` (a prebuilt :class:`ClientOptions`) or the keywords
+        ``host`` (default ``"localhost"``), ``port`` (23053), ``password`` (a str or a
+        :class:`Secret`; default none), ``hash_algorithm`` (MD5, SHA1, SHA256 (default)
+        or SHA512), ``encryption`` (None (default), AES, DES or 3DES) and ``timeout``
+        (seconds, or a :class:`Timeout`) — not both.
+        """
+        self.options = connection_options(
+            "GNTPClient", options, host=host, port=port, password=password,
+            hash_algorithm=hash_algorithm, encryption=encryption, timeout=timeout,
+        )
+
+    def __repr__(self) -> str:
+        return f"<GNTPClient → {self.options.address}>"
 
     def process_request(
         self, request: Request, callback: SocketCallback | None = None
@@ -94,16 +70,14 @@ class GNTPClient:
         # One deadline for the whole request, connect included: a per-recv timeout would
         # let a server that trickles a byte at a time hold the caller for hours.
         deadline = time.monotonic() + o.timeout.response
-        sock = self._connect()
+        with connect_errors(o):
+            sock = socket.create_connection((o.host, o.port), timeout=o.timeout.connect_limit)
         handed_off = False
         try:
-            try:
+            with exchange_errors(o):
                 _send_and_read(sock, exchange, deadline)
-                _read_while(sock, exchange, State.AWAITING_RESPONSE, deadline)
-            except TimeoutError:
-                raise response_timeout_error(o) from None
-            except OSError as exc:
-                raise connection_failed_error(o, exc) from exc
+                drive(read_steps(exchange, State.AWAITING_RESPONSE),
+                      functools.partial(_receive_by, sock, deadline))
             response = raise_for_response(exchange)
             if exchange.state is State.AWAITING_CALLBACK and callback is not None:
                 callback_waiter.add(sock, exchange, callback, o.timeout.callback)
@@ -115,12 +89,14 @@ class GNTPClient:
             if not handed_off:
                 sock.close()
 
-    def _connect(self) -> socket.socket:
-        o = self.options
-        try:
-            return socket.create_connection((o.host, o.port), timeout=o.timeout.connect_limit)
-        except OSError as exc:
-            raise_connect_error(o, exc)
+
+def _receive_by(sock: socket.socket, deadline: float, _need: None) -> bytes:
+    """One chunk, or TimeoutError once ``deadline`` passes."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError
+    sock.settimeout(left)
+    return sock.recv(_READ_SIZE)
 
 
 def _send_and_read(sock: socket.socket, exchange: Exchange, deadline: float) -> None:
@@ -179,16 +155,6 @@ def _drain(sock: socket.socket, exchange: Exchange) -> None:
         if not chunk:
             return
         exchange.receive_data(chunk)
-
-
-def _read_while(sock: socket.socket, exchange: Exchange, state: State, deadline: float) -> None:
-    """Feed the exchange until it leaves ``state``; TimeoutError once ``deadline`` passes."""
-    while exchange.state is state:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise TimeoutError
-        sock.settimeout(left)
-        exchange.receive_data(sock.recv(_READ_SIZE))
 
 
 class CallbackWaiter:
@@ -277,11 +243,33 @@ class Publisher(PublisherBase):
     >>> p.publish("done", "Training finished", "loss 0.031")       # doctest: +SKIP
     """
 
-    def __init__(self, name: str, events, icon: Icon = None, **client_options) -> None:
-        super().__init__(name, events, icon, **client_options)
+    def __init__(
+        self, name: str, events: Sequence[Event | str] | Event | str, icon: Icon = None, *,
+        host: str | None = None, port: int | None = None,
+        password: Secret | str | None = None, hash_algorithm: str | None = None,
+        encryption: str | None = None, timeout: Timeout | float | None = None,
+        headers: Mapping[str, object] | None = None, options: ClientOptions | None = None,
+    ) -> None:
+        """``name``: the application; ``events``: its notification types
+        (:class:`Event` values or plain names); ``icon``: the application's icon.
+
+        Keyword-only — where and how to send: ``host`` (default ``"localhost"``),
+        ``port`` (23053), ``password`` (a str or a :class:`Secret`; default none),
+        ``hash_algorithm`` (MD5, SHA1, SHA256 (default) or SHA512), ``encryption``
+        (None (default), AES, DES or 3DES), ``timeout`` (seconds, or a :class:`Timeout`),
+        or instead of those six ``options``, a prebuilt :class:`ClientOptions` (giving
+        both is a TypeError); ``headers``: X-, Data- or Origin- headers for every request.
+        """
+        super().__init__(
+            name, events, icon, headers=headers, options=connection_options(
+                type(self).__name__, options, host=host, port=port, password=password,
+                hash_algorithm=hash_algorithm, encryption=encryption, timeout=timeout,
+            ),
+        )
         self.client = GNTPClient(self.options)
 
     def register(self) -> OKResponse:
+        """Register the application and its events (again, if it changed)."""
         return self.client.process_request(self.register_request())
 
     def publish(
@@ -290,26 +278,46 @@ class Publisher(PublisherBase):
         coalescing_id: str | None = None, callback: Callback = None,
         headers: Mapping[str, object] | None = None,
     ) -> OKResponse:
-        """Send one notification; re-registers once if the server forgot the app (401/402)."""
+        """Send one notification; re-registers once if the server forgot the app (401/402).
+
+        Keyword-only: ``id`` (a notification ID), ``sticky``, ``priority`` (-2 to 2),
+        ``icon``, ``coalescing_id`` (replaces the notification with that ID),
+        ``callback`` (a URL opened on click, or a :class:`SocketCallback`), ``headers``.
+        """
         request = self.notify_request(
             event, title, text, id=id, sticky=sticky, priority=priority, icon=icon,
             coalescing_id=coalescing_id, callback=callback, headers=headers,
         )
         socket_cb = callback if isinstance(callback, SocketCallback) else None
-        try:
-            return self.client.process_request(request, socket_cb)
-        except GNTPServerError as exc:
-            if not needs_registration(exc):
-                raise
-        self.register()
-        return self.client.process_request(request, socket_cb)
+        return drive(
+            self.publish_steps(request),
+            functools.partial(self.client.process_request, callback=socket_cb),
+        )
 
 
 class Subscriber(SubscriberBase):
     """Subscribes to a server's notifications (they then arrive on ``subscriber_port``)."""
 
-    def __init__(self, name: str, **kwargs) -> None:
-        super().__init__(name, **kwargs)
+    def __init__(
+        self, name: str, *, id: str | None = None, subscriber_port: int | None = None,
+        host: str | None = None, port: int | None = None,
+        password: Secret | str | None = None, hash_algorithm: str | None = None,
+        encryption: str | None = None, timeout: Timeout | float | None = None,
+        headers: Mapping[str, object] | None = None, options: ClientOptions | None = None,
+    ) -> None:
+        """``name``: who subscribes. Keyword-only: ``id`` (the Subscriber-ID; default a
+        new one), ``subscriber_port`` (where forwarded notifications arrive; default
+        23053), the server: ``host``, ``port``, ``password`` (required),
+        ``hash_algorithm``, ``encryption``, ``timeout`` as for :class:`Publisher`, or
+        ``options`` instead of those six; ``headers``.
+        """
+        super().__init__(
+            name, id=id, subscriber_port=subscriber_port, headers=headers,
+            options=connection_options(
+                type(self).__name__, options, host=host, port=port, password=password,
+                hash_algorithm=hash_algorithm, encryption=encryption, timeout=timeout,
+            ),
+        )
         self.client = GNTPClient(self.options)
 
     def subscribe(self) -> OKResponse:

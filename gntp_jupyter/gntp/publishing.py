@@ -1,27 +1,40 @@
-"""What sync and async publishers share: turning their arguments into requests.
+"""What sync and async publishers share: their options, their requests, their retry.
 
 Everything except the send lives here (the httpx pattern), so ``Publisher`` and
-``AsyncPublisher`` differ only in how they wait.
+``AsyncPublisher`` differ only in how they wait: :func:`connection_options` turns the
+connection keywords every client spells out into one :class:`ClientOptions`, and
+:meth:`PublisherBase.publish_steps` is the 401/402 re-register-and-retry, as steps each
+transport drives (:mod:`._transport`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Generator, Iterable, Mapping, Sequence
 from urllib.parse import urlsplit
 
 from .callbacks import SocketCallback
 from .exceptions import GNTPServerError, GNTPValidationError
-from .options import DEFAULT_PORT, ClientOptions, Timeout
-from .requests import Event, NotifyRequest, RegisterRequest, SubscribeRequest, make_headers
+from .options import ClientOptions, Timeout
+from .requests import (
+    Event,
+    NotifyRequest,
+    RegisterRequest,
+    Request,
+    SubscribeRequest,
+    make_headers,
+)
 from .resources import Icon
+from .responses import OKResponse
 from .security import Secret
 
 __all__ = [
+    "CONNECTION_KEYWORDS",
     "Callback",
     "PublisherBase",
     "SubscriberBase",
     "check_callback_url",
+    "connection_options",
     "needs_registration",
 ]
 
@@ -60,37 +73,58 @@ def _events(events: Iterable[Event | str] | Event | str) -> tuple[Event, ...]:
     return out
 
 
-class _Target:
-    """Holds the ClientOptions built from the keyword arguments every client takes."""
+#: The keywords that say where and how to send, in the order every signature lists them.
+CONNECTION_KEYWORDS = ("host", "port", "password", "hash_algorithm", "encryption", "timeout")
 
-    def __init__(
-        self, *, host: str = "localhost", port: int = DEFAULT_PORT,
-        password: Secret | str | None = None,
-        hash_algorithm: str = "SHA256", encryption: str | None = None,
-        timeout: Timeout | float | None = None, headers: Mapping[str, object] | None = None,
-        options: ClientOptions | None = None,
-    ) -> None:
-        # ``options`` is the prebuilt form of the five keywords before it.
-        self.options = options or ClientOptions.build(
-            host=host, port=port, password=password, hash_algorithm=hash_algorithm,
-            encryption=encryption, timeout=timeout,
+
+def connection_options(
+    owner: str, options: ClientOptions | None, *, host: str | None, port: int | None,
+    password: Secret | str | None, hash_algorithm: str | None, encryption: str | None,
+    timeout: Timeout | float | None,
+) -> ClientOptions:
+    """The ClientOptions a client of class ``owner`` was given: ``options`` itself, or
+    built from the connection keywords (None means the default: ``localhost``, port
+    23053, no password, SHA256, no encryption, ``Timeout()``).
+
+    Both at once is a TypeError: the keywords would be silently ignored.
+    """
+    values = (host, port, password, hash_algorithm, encryption, timeout)
+    given = {
+        name: value
+        for name, value in zip(CONNECTION_KEYWORDS, values, strict=True)
+        if value is not None
+    }
+    if options is None:
+        return ClientOptions.build(**given)
+    if not isinstance(options, ClientOptions):
+        raise TypeError(
+            f"{owner}(): options must be a ClientOptions, not {type(options).__name__}"
         )
-        self.headers = make_headers(headers)
+    if given:
+        names = ", ".join(f"{name}=" for name in given)
+        build = ", ".join(f"{name}=..." for name in given)
+        raise TypeError(
+            f"{owner}() takes options= or the connection keywords "
+            f"({', '.join(CONNECTION_KEYWORDS)}), not both: got options= and {names}. "
+            f"Build the options with them (ClientOptions.build({build}, ...)), or leave "
+            "options= out."
+        )
+    return options
 
 
-class PublisherBase(_Target):
+class PublisherBase:
     """An application, its notification types and where to send them.
 
-    ``events``: :class:`Event` values or plain names. Client options: ``host``,
-    ``port``, ``password``, ``hash_algorithm``, ``encryption``, ``timeout``, and
-    ``headers`` (X-, Data- or Origin- headers added to every request).
+    The transports' classes (:class:`.Publisher`, :class:`.AsyncPublisher`) spell out
+    the keywords and hand this their ClientOptions.
     """
 
     def __init__(
-        self, name: str, events: Sequence[Event | str] | Event | str, icon: Icon = None,
-        **client_options,
+        self, name: str, events: Sequence[Event | str] | Event | str, icon: Icon = None, *,
+        options: ClientOptions, headers: Mapping[str, object] | None = None,
     ) -> None:
-        super().__init__(**client_options)
+        self.options = options
+        self.headers = make_headers(headers)
         self.name = name
         self.events = _events(events)
         self.icon = icon
@@ -131,15 +165,29 @@ class PublisherBase(_Target):
             headers=self.headers + make_headers(headers), **extra,
         )
 
+    def publish_steps(self, request: NotifyRequest) -> Generator[Request, OKResponse, OKResponse]:
+        """The 401/402 rule, written once for both transports: send ``request``; if the
+        server forgot the application or a type (it restarted, say), register and send
+        it once more. Yields each request to send; the transport sends back its
+        ``-OK`` or throws in its GNTPError (see :mod:`._transport`)."""
+        try:
+            return (yield request)
+        except GNTPServerError as exc:
+            if not needs_registration(exc):
+                raise
+        yield self.register_request()
+        return (yield request)
 
-class SubscriberBase(_Target):
+
+class SubscriberBase:
     """Asks a server to forward its notifications to ``subscriber_port`` on this machine."""
 
     def __init__(
         self, name: str, *, id: str | None = None, subscriber_port: int | None = None,
-        **client_options,
+        options: ClientOptions, headers: Mapping[str, object] | None = None,
     ) -> None:
-        super().__init__(**client_options)
+        self.options = options
+        self.headers = make_headers(headers)
         if not self.options.security.password:
             raise GNTPValidationError("SUBSCRIBE needs the server's password")
         extra = {"subscriber_id": id} if id else {}

@@ -7,6 +7,7 @@ same values serve the sync client, the async client and the tests' golden bytes.
 
 from __future__ import annotations
 
+import os
 import platform
 import re
 import socket
@@ -46,6 +47,15 @@ def _check_icon(what: str, icon: object) -> None:
         raise GNTPValidationError(
             f"{what} must be a URL, a Resource or None, not {type(icon).__name__}"
         )
+
+
+def new_notification_id() -> str:
+    """A random (version 4) UUID in hex, exactly as ``uuid.uuid4().hex`` spells one, made
+    without building a UUID object: every NOTIFY draws one."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = raw[6] & 0x0F | 0x40  # version 4
+    raw[8] = raw[8] & 0x3F | 0x80  # RFC 4122 variant
+    return raw.hex()
 
 
 def _custom_headers(headers: Mapping[str, object] | None) -> tuple[tuple[str, str], ...]:
@@ -93,14 +103,18 @@ class _Request:
     message_type = ""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "headers", make_headers(self.headers))
+        headers = self.headers
+        if headers or type(headers) is not tuple:  # () is already normal, and common
+            object.__setattr__(self, "headers", make_headers(headers))
 
     def blocks(self) -> list[Block]:
         """Header blocks in wire order; the first is the main block."""
         raise NotImplementedError
 
     def _with_custom(self, block: Block) -> Block:
-        return block + list(self.headers)
+        if self.headers:
+            block.extend(self.headers)
+        return block
 
 
 @dataclass(frozen=True)
@@ -131,19 +145,20 @@ class RegisterRequest(_Request):
         return [self._with_custom(main), *(e.block() for e in self.events)]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class NotifyRequest(_Request):
     """NOTIFY: one notification of a registered type.
 
     ``callback_context`` (with its type) asks for a socket callback;
     ``callback_target`` is a URL the server opens on click instead.
+    ``notification_id`` (echoed back by servers) is a fresh random one when not given.
     """
 
     application_name: str
     event_name: str
     title: str
     text: str = ""
-    notification_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    notification_id: str = field(default_factory=new_notification_id)
     sticky: bool = False
     priority: int = 0
     icon: Icon = None
@@ -153,6 +168,28 @@ class NotifyRequest(_Request):
     callback_target: str | None = None
 
     message_type = "NOTIFY"
+
+    def __init__(
+        self, application_name: str, event_name: str, title: str, text: str = "",
+        notification_id: str | None = None, sticky: bool = False, priority: int = 0,
+        icon: Icon = None, coalescing_id: str | None = None,
+        callback_context: str | None = None, callback_context_type: str | None = None,
+        callback_target: str | None = None, *,
+        headers: Iterable[tuple[str, str]] | Mapping[str, object] = (),
+    ) -> None:
+        # Written out, with the generated one's parameters (dataclasses.replace passes
+        # every field): a frozen dataclass sets each field through object.__setattr__,
+        # which was a third of the cost of building the request every publish builds.
+        self.__dict__.update(
+            headers=headers, application_name=application_name, event_name=event_name,
+            title=title, text=text,
+            notification_id=new_notification_id() if notification_id is None
+            else notification_id,
+            sticky=sticky, priority=priority, icon=icon, coalescing_id=coalescing_id,
+            callback_context=callback_context, callback_context_type=callback_context_type,
+            callback_target=callback_target,
+        )
+        self.__post_init__()
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -233,7 +270,9 @@ def make_headers(
     headers: Mapping[str, object] | Iterable[tuple[str, object]] | None,
 ) -> tuple[tuple[str, str], ...]:
     """Normalise user-supplied custom headers into the tuple requests store."""
-    return _custom_headers(dict(headers or ()))
+    if not headers:
+        return ()
+    return _custom_headers(dict(headers))
 
 
 def origin_headers(software: str = "gntp_jupyter", version: str = "") -> dict[str, str]:

@@ -51,6 +51,7 @@ from . import _nesting
 from .callbacks import SocketCallback
 from .client import (
     connection_failed_error,
+    ip_address_family,
     raise_connect_error,
     raise_for_response,
     response_timeout_error,
@@ -147,10 +148,12 @@ class AsyncGNTPClient:
 
     async def _connect(self, left: float) -> IOStream:
         o = self.options
+        timeout = min(o.timeout.connect_limit, left)
         try:
-            return await TCPClient().connect(
-                o.host, o.port, timeout=min(o.timeout.connect_limit, left)
-            )
+            family = ip_address_family(o.host)
+            if family is not None:  # no name to look up: skip TCPClient's resolver thread
+                return IOStream(await _open_socket(family, o.host, o.port, timeout))
+            return await TCPClient().connect(o.host, o.port, timeout=timeout)
         except StreamClosedError as exc:  # tornado wraps the socket error
             real = exc.real_error
             raise_connect_error(o, real if isinstance(real, OSError) else exc)
@@ -158,6 +161,22 @@ class AsyncGNTPClient:
             raise_connect_error(o, TimeoutError())
         except OSError as exc:
             raise_connect_error(o, exc)
+
+
+async def _open_socket(
+    family: socket.AddressFamily, host: str, port: int, timeout: float
+) -> socket.socket:
+    """A socket connected to an IP address on the running loop (a third of a send's CPU
+    went to TCPClient resolving a literal in an executor thread)."""
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setblocking(False)
+        await asyncio.wait_for(asyncio.get_running_loop().sock_connect(sock, (host, port)),
+                               timeout)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
 
 
 async def _read_while(stream: IOStream, exchange: Exchange, state: State) -> None:

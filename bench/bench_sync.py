@@ -3,8 +3,9 @@
 Each client registers once, then sends notifications one after another ("sequential")
 and from a pool of threads ("concurrent"), to our receiver (``gntp-receiver --print`` in
 its own process, as a real server would be) and to growl-for-linux when it can run here.
-A fourth client, ``floor``, is a minimal hand-written request on a plain socket: what
-any Python client would cost at least against the same server.
+A fourth client, ``floor``, writes our very request by hand on a plain socket (connect,
+one ``sendall``, read to the blank line): what any Python client sending it costs at
+least against the same server.
 
 Rounds alternate: every round runs each client once, and the order rotates from round
 to round so that no client always runs first (and pays for warming the server up) or
@@ -25,6 +26,7 @@ opens a popup per notification), ``BENCH_ROUNDS`` (default 5), ``BENCH_THREADS``
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import socket
@@ -124,17 +126,24 @@ def _raw_exchange(host: str, port: int, request: bytes) -> None:
 
 
 def floor(host: str, port: int, app: str) -> Send:
-    """A hand-written request on a plain socket: no validation, no parsing beyond -OK."""
+    """Our request, hand-written on a plain socket: no validation, no parsing beyond -OK.
+
+    Same bytes as ours (Notification-ID, Sticky and Priority included), so that the
+    server has the same work and the ratio measures what our client adds.
+    """
     _raw_exchange(host, port, (
         f"GNTP/1.0 REGISTER NONE\r\nApplication-Name: {app}\r\nNotifications-Count: 1\r\n\r\n"
         "Notification-Name: done\r\nNotification-Enabled: True\r\n\r\n"
     ).encode())
     head = (f"GNTP/1.0 NOTIFY NONE\r\nApplication-Name: {app}\r\nNotification-Name: done\r\n"
-            "Notification-Title: ").encode()
-    tail = b"\r\nNotification-Text: benchmark text\r\n\r\n"
+            "Notification-ID: ").encode()
+    tail = (b"\r\nNotification-Text: benchmark text\r\nNotification-Sticky: False\r\n"
+            b"Notification-Priority: 0\r\n\r\n")
+    ids = itertools.count()
 
     def send(title: str) -> None:
-        _raw_exchange(host, port, head + title.encode() + tail)
+        notification_id = f"{next(ids):032x}\r\nNotification-Title: {title}".encode()
+        _raw_exchange(host, port, head + notification_id + tail)
 
     return send
 

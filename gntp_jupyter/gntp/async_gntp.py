@@ -417,6 +417,8 @@ async def _fetch_icons(request: Request, deadline: float) -> None:
     """Fetch every AsyncResource the request carries by ``deadline`` (loop time); raise
     the first failure."""
     icons = [v for block in request.blocks() for _, v in block if isinstance(v, AsyncResource)]
+    if not icons:  # most sends: no gather to set up
+        return
     left = deadline - asyncio.get_running_loop().time()
     await fetch_async_resources_in_parallel(icons, left)
     for icon in icons:

@@ -4,7 +4,8 @@
    parallel, vs one fetch (target: at most 1.3×) and vs one after the other.
 2. Throughput: 1,000 notifications sent concurrently (at most 64 in flight towards one
    server) to our receiver (in its own process) — and to growl-for-linux when it can run
-   here — vs the blocking client sending the same 1,000; the server's count must equal
+   here — vs the blocking client sending the same 1,000, in alternating rounds
+   (``BENCH_ROUNDS``, default 5; the median is reported); the server's count must equal
    the count sent. Both servers handle one request at a time, so they set the pace.
 3. A bare ``publish()`` (no ``await``) inside a running loop: how long the call holds its
    caller, vs an awaited publish, and the longest pause another task saw meanwhile.
@@ -16,10 +17,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
-import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -38,6 +38,8 @@ from gntp_jupyter.gntp.async_gntp import (
     fetch_async_resources_in_parallel,
 )
 from gntp_jupyter.gntp.receiver import ReceiverThread
+
+from .bench_sync import ReceiverProcess
 
 ICONS = 20
 ICON_DELAY = 0.2
@@ -94,98 +96,76 @@ def bench_icons() -> None:
 # --- 2. throughput ------------------------------------------------------------------------
 
 
-def _sync_send(host: str, port: int, app: str, count: int) -> float:
+def _sync_send(host: str, port: int, app: str, titles: list[str]) -> float:
     publisher = Publisher(app, [Event("n")], host=host, port=port, timeout=30)
     publisher.register()
     start = time.perf_counter()
-    for i in range(count):
-        publisher.publish("n", f"sync {i}")
+    for title in titles:
+        publisher.publish("n", title)
     return time.perf_counter() - start
 
 
-def _async_send(host: str, port: int, app: str, count: int) -> float:
+def _async_send(host: str, port: int, app: str, titles: list[str]) -> float:
     async def run() -> float:
         publisher = AsyncPublisher(app, [Event("n")], host=host, port=port, timeout=30)
         await publisher.register_async()
         limit = asyncio.Semaphore(IN_FLIGHT)  # one server: do not open 1,000 sockets at once
 
-        async def one(i: int) -> None:
+        async def one(title: str) -> None:
             async with limit:
-                await publisher.publish_async("n", f"async {i}")
+                await publisher.publish_async("n", title)
 
         start = time.perf_counter()
-        await asyncio.gather(*(one(i) for i in range(count)))
+        await asyncio.gather(*(one(t) for t in titles))
         return time.perf_counter() - start
 
     return asyncio.run(run())
 
 
-def _throughput(name: str, host: str, port: int, received: Callable[[], int]) -> None:
-    before = received()
-    sync_time = _sync_send(host, port, f"bench-sync-{uuid.uuid4().hex[:6]}", NOTIFICATIONS)
-    after_sync = received()
-    async_time = _async_send(host, port, f"bench-async-{uuid.uuid4().hex[:6]}", NOTIFICATIONS)
-    after_async = received()
-    sync_rate, async_rate = NOTIFICATIONS / sync_time, NOTIFICATIONS / async_time
-    print(f"throughput to {name}: {NOTIFICATIONS} notifications each way")
+def _throughput(name: str, host: str, port: int, received: Callable[[str], int],
+                rounds: int) -> None:
+    """Sync and async take turns (the order flips every round); each rate is the median
+    of its rounds, and every round is checked against what the server received."""
+    senders = {"sync": _sync_send, "async": _async_send}
+    rates: dict[str, list[float]] = {way: [] for way in senders}
+    short: list[str] = []
+    for round_ in range(rounds):
+        order = list(senders) if round_ % 2 == 0 else list(reversed(senders))
+        for way in order:
+            tag = f"{way}-{uuid.uuid4().hex[:8]} "
+            titles = [f"{tag}{i}" for i in range(NOTIFICATIONS)]
+            elapsed = senders[way](host, port, f"bench-{way}-{uuid.uuid4().hex[:6]}", titles)
+            rates[way].append(NOTIFICATIONS / elapsed)
+            got = received(tag)
+            if got != NOTIFICATIONS:
+                short.append(f"{way} round {round_ + 1}: received {got}/{NOTIFICATIONS}")
+    sync_rate, async_rate = (statistics.median(rates[w]) for w in ("sync", "async"))
+    print(f"throughput to {name}: {NOTIFICATIONS} notifications per run, median of {rounds} "
+          "rounds, sync and async alternating")
     print(f"  sync client, one by one (baseline)  {sync_rate:8.0f}/s  "
-          f"received {after_sync - before}/{NOTIFICATIONS}")
+          f"rounds {' '.join(f'{r:.0f}' for r in rates['sync'])}")
     print(f"  async, {IN_FLIGHT} in flight               {async_rate:8.0f}/s  "
-          f"received {after_async - after_sync}/{NOTIFICATIONS}  = "
+          f"rounds {' '.join(f'{r:.0f}' for r in rates['async'])}  = "
           f"{_ratio(async_rate, sync_rate)} the sync rate")
-
-
-class _ReceiverProcess:
-    """``gntp-receiver`` in its own process, as a real server would be: in this process it
-    would share the GIL with the clients being measured. Counts the NOTIFY lines it prints.
-    """
-
-    def __enter__(self) -> _ReceiverProcess:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gntp_jupyter.gntp.receiver", "--host", "127.0.0.1",
-             "--port", "0"],
-            stdout=subprocess.PIPE, text=True,
-        )
-        assert self.proc.stdout is not None
-        first = self.proc.stdout.readline()  # "listening on 127.0.0.1:PORT (Ctrl-C stops)"
-        self.port = int(first.split()[2].rsplit(":", 1)[1])
-        self._count = 0
-        self._lock = threading.Lock()
-        threading.Thread(target=self._drain, daemon=True).start()
-        return self
-
-    def _drain(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            if line.split()[1:2] == ["NOTIFY"]:
-                with self._lock:
-                    self._count += 1
-
-    def received(self) -> int:
-        """The count once it stops changing (its lines may lag its -OKs a little)."""
-        last = -1
-        while True:
-            with self._lock:
-                now = self._count
-            if now == last:
-                return now
-            last = now
-            time.sleep(0.2)
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.proc.terminate()
-        self.proc.wait(10)
+    print("  " + ("; ".join(short) if short else
+                  f"the server received all {2 * rounds * NOTIFICATIONS} notifications"))
 
 
 def bench_throughput() -> None:
-    with _ReceiverProcess() as server:
-        _throughput("our receiver (own process)", "127.0.0.1", server.port, server.received)
+    rounds = int(os.environ.get("BENCH_ROUNDS", "5"))
+    with ReceiverProcess() as server:
+        _throughput("our receiver (own process)", "127.0.0.1", server.port, server.received,
+                    rounds)
     reason = gol_available()
     if reason:
         print(f"throughput to growl-for-linux: skipped ({reason})")
         return
-    with GrowlForLinux() as gol:
-        _throughput("growl-for-linux", "127.0.0.1", gol.port, lambda: len(gol.notifications()))
+    with GrowlForLinux(lock_timeout=300) as gol:
+
+        def received(tag: str) -> int:
+            return sum(1 for row in gol.notifications() if (row["title"] or "").startswith(tag))
+
+        _throughput("growl-for-linux", "127.0.0.1", gol.port, received, rounds)
 
 
 # --- 3. how long a bare call holds the loop --------------------------------------------------

@@ -1,21 +1,41 @@
-"""Sync send throughput and latency: our Publisher against PyPI ``gntp`` and ``gntplib``.
+"""Sync send throughput and CPU per send: our Publisher against PyPI ``gntp`` and ``gntplib``.
 
 Each client registers once, then sends notifications one after another ("sequential")
-and from a pool of threads ("concurrent"), to our receiver and to growl-for-linux when
-it is installed. Every number is checked against what the server really received, and a
-baseline that cannot talk to a server is reported with its error instead of a number.
+and from a pool of threads ("concurrent"), to our receiver (``gntp-receiver --print`` in
+its own process, as a real server would be) and to growl-for-linux when it can run here.
+A fourth client, ``floor``, writes our very request by hand on a plain socket (connect,
+one ``sendall``, read to the blank line): what any Python client sending it costs at
+least against the same server.
+
+Rounds alternate: every round runs each client once, and the order rotates from round
+to round so that no client always runs first (and pays for warming the server up) or
+last. A row's rate is the median of its rounds. Every run is checked against what the
+server really received; a baseline that cannot talk to a server is reported with its
+error instead of a number.
+
+CPU per send: building, encoding and parsing one notification with no network (each
+library's own code path up to the socket, a canned ``-OK`` as the answer), timed with
+``timeit`` in alternating rounds. With valgrind installed it is also counted in
+instructions (``valgrind --tool=callgrind``), which the machine's load does not move:
+the difference between a run of N sends and a run of none, divided by N.
 
 Knobs (environment): ``BENCH_N`` notifications per run (default 2000; gol gets half: it
-opens a popup per notification), ``BENCH_THREADS`` (default 8). The receiver runs on a
-thread of this process, so in concurrent runs it shares the GIL with the senders.
+opens a popup per notification), ``BENCH_ROUNDS`` (default 5), ``BENCH_THREADS``
+(default 8), ``BENCH_CALLGRIND=0`` skips the instruction counts.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
+import shutil
+import socket
 import statistics
+import subprocess
 import sys
+import threading
 import time
+import timeit
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -24,12 +44,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gntp_jupyter.gntp import Publisher
-from gntp_jupyter.gntp.receiver import ReceiverThread
 
 OURS = "gntp_jupyter"
+FLOOR = "floor"
+PEERS = ("gntp", "gntplib")
 TIMEOUT = 10.0
-ROUNDS = 2
 Send = Callable[[str], None]
+
+#: The answer the CPU rows parse: what our receiver sends back to a NOTIFY.
+CANNED_OK = b"GNTP/1.0 -OK NONE\r\nResponse-Action: NOTIFY\r\nNotification-ID: 1\r\n\r\n"
 
 
 @dataclass
@@ -38,10 +61,9 @@ class Result:
     mode: str
     client: str
     sent: int = 0
-    delivered: int = 0
-    rate: float = 0.0  # notifications per second, wall clock
-    p50: float = 0.0  # milliseconds
-    p99: float = 0.0
+    rate: float = 0.0  # notifications per second, wall clock: median of the rounds
+    p50: float = 0.0  # milliseconds, median of the rounds' medians
+    rounds: tuple[float, ...] = ()
     error: str | None = None
 
 
@@ -89,10 +111,48 @@ def gntplib_client(host: str, port: int, app: str) -> Send:
     return send
 
 
+def _raw_exchange(host: str, port: int, request: bytes) -> None:
+    """The least a client can do: connect, one sendall, read to the blank line, close."""
+    with socket.create_connection((host, port), timeout=TIMEOUT) as sock:
+        sock.sendall(request)
+        answer = b""
+        while not answer.endswith(b"\r\n\r\n"):
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+    if not answer.startswith(b"GNTP/1.0 -OK"):
+        raise RuntimeError(f"floor answered {answer[:80]!r}")
+
+
+def floor(host: str, port: int, app: str) -> Send:
+    """Our request, hand-written on a plain socket: no validation, no parsing beyond -OK.
+
+    Same bytes as ours (Notification-ID, Sticky and Priority included), so that the
+    server has the same work and the ratio measures what our client adds.
+    """
+    _raw_exchange(host, port, (
+        f"GNTP/1.0 REGISTER NONE\r\nApplication-Name: {app}\r\nNotifications-Count: 1\r\n\r\n"
+        "Notification-Name: done\r\nNotification-Enabled: True\r\n\r\n"
+    ).encode())
+    head = (f"GNTP/1.0 NOTIFY NONE\r\nApplication-Name: {app}\r\nNotification-Name: done\r\n"
+            "Notification-ID: ").encode()
+    tail = (b"\r\nNotification-Text: benchmark text\r\nNotification-Sticky: False\r\n"
+            b"Notification-Priority: 0\r\n\r\n")
+    ids = itertools.count()
+
+    def send(title: str) -> None:
+        notification_id = f"{next(ids):032x}\r\nNotification-Title: {title}".encode()
+        _raw_exchange(host, port, head + notification_id + tail)
+
+    return send
+
+
 CLIENTS: dict[str, Callable[[str, int, str], Send]] = {
     OURS: ours,
     "gntp": pypi_gntp,
     "gntplib": gntplib_client,
+    FLOOR: floor,
 }
 
 
@@ -108,13 +168,56 @@ class Target:
     limit: int  # most notifications per run
 
 
+class ReceiverProcess:
+    """``gntp-receiver --print`` in its own process; counts the NOTIFY lines it prints
+    (one per accepted notification). In this process it would share the GIL with the
+    clients being measured, and the slower client would also slow the server down."""
+
+    def __enter__(self) -> ReceiverProcess:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "gntp_jupyter.desktop", "--host", "127.0.0.1",
+             "--port", "0", "--print"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        )
+        assert self.proc.stdout is not None
+        first = self.proc.stdout.readline()  # "listening on 127.0.0.1:PORT (...)"
+        try:
+            self.port = int(first.split()[2].rsplit(":", 1)[1])
+        except (IndexError, ValueError):
+            self.proc.kill()
+            raise RuntimeError(f"gntp-receiver did not start: {first!r}") from None
+        self.lines: list[str] = []
+        self._lock = threading.Lock()
+        threading.Thread(target=self._drain, daemon=True).start()
+        return self
+
+    def _drain(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            if line.split()[1:2] == ["NOTIFY"]:
+                with self._lock:
+                    self.lines.append(line)
+
+    def received(self, tag: str) -> int:
+        """NOTIFY lines naming ``tag``, once the count stops changing (lines lag -OKs)."""
+        last = -1
+        while True:
+            with self._lock:
+                now = sum(1 for line in self.lines if tag in line)
+            if now == last:
+                return now
+            last = now
+            time.sleep(0.1)
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
 @contextmanager
 def receiver_target(n: int) -> Iterator[Target]:
-    with ReceiverThread() as server:
-        def delivered(tag: str) -> int:
-            return sum(1 for note in server.notifications if note.title.startswith(tag))
-
-        yield Target("receiver", server.host, server.port, delivered, n)
+    with ReceiverProcess() as server:
+        yield Target("receiver", "127.0.0.1", server.port, server.received, n)
 
 
 @contextmanager
@@ -130,7 +233,7 @@ def gol_target(n: int) -> Iterator[Target | str]:
         return
     with ExitStack() as stack:
         try:
-            server = stack.enter_context(gol.GrowlForLinux(lock_timeout=60))
+            server = stack.enter_context(gol.GrowlForLinux(lock_timeout=300))
         except (TimeoutError, RuntimeError) as exc:
             yield f"skipped: could not start growl-for-linux: {exc}"
             return
@@ -144,9 +247,11 @@ def gol_target(n: int) -> Iterator[Target | str]:
 # -- measuring -----------------------------------------------------------------------------
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+@dataclass
+class Run:
+    rate: float = 0.0
+    p50: float = 0.0
+    error: str | None = None
 
 
 def timed(send: Send, title: str) -> float:
@@ -155,15 +260,13 @@ def timed(send: Send, title: str) -> float:
     return time.perf_counter() - start
 
 
-def run(target: Target, client: str, mode: str, threads: int) -> Result:
-    result = Result(target.name, mode, client)
+def run(target: Target, client: str, mode: str, threads: int) -> Run:
     tag = f"b{uuid.uuid4().hex[:8]} "
     try:
         send = CLIENTS[client](target.host, target.port, f"bench-{client}-{uuid.uuid4().hex[:6]}")
         send(tag + "warm-up")
     except Exception as exc:  # a broken baseline is a result, not a crash
-        result.error = f"{type(exc).__name__}: {exc}"
-        return result
+        return Run(error=f"{type(exc).__name__}: {exc}")
     n = target.limit
     titles = [f"{tag}{i}" for i in range(n)]
     start = time.perf_counter()
@@ -174,79 +277,207 @@ def run(target: Target, client: str, mode: str, threads: int) -> Result:
             with ThreadPoolExecutor(threads) as pool:
                 latencies = list(pool.map(lambda t: timed(send, t), titles))
     except Exception as exc:
-        result.error = f"{type(exc).__name__}: {exc}"
-        return result
+        return Run(error=f"{type(exc).__name__}: {exc}")
     wall = time.perf_counter() - start
-    result.sent = n
-    result.delivered = target.delivered(tag) - 1  # minus the warm-up
-    result.rate = n / wall
-    result.p50 = statistics.median(latencies) * 1000
-    result.p99 = percentile(latencies, 0.99) * 1000
-    if result.delivered != n:
-        result.error = f"server received {result.delivered} of {n}"
-    return result
+    delivered = target.delivered(tag) - 1  # minus the warm-up
+    error = None if delivered == n else f"server received {delivered} of {n}"
+    return Run(n / wall, statistics.median(latencies) * 1000, error)
 
 
-def best_of_rounds(target: Target, mode: str, threads: int) -> list[Result]:
-    """Each client's best of ROUNDS runs, the client order reversed every round.
+def rotated(names: list[str], round_: int) -> list[str]:
+    """Round r starts with the r-th client: each takes every position in turn."""
+    k = round_ % len(names)
+    return names[k:] + names[:k]
 
-    Whoever runs first pays for warming up (caches, the server's allocator): alternating
-    the order and keeping the best run removes that bias from the ratios.
-    """
-    runs: dict[str, list[Result]] = {client: [] for client in CLIENTS}
-    for round_ in range(ROUNDS):
-        order = list(CLIENTS) if round_ % 2 == 0 else list(reversed(CLIENTS))
-        for client in order:
+
+def median_of_rounds(target: Target, mode: str, threads: int, rounds: int) -> list[Result]:
+    runs: dict[str, list[Run]] = {client: [] for client in CLIENTS}
+    for round_ in range(rounds):
+        for client in rotated(list(CLIENTS), round_):
             runs[client].append(run(target, client, mode, threads))
-    best = []
-    for attempts in runs.values():
+    results = []
+    for client, attempts in runs.items():
+        result = Result(target.name, mode, client, sent=target.limit)
         failed = [r for r in attempts if r.error]
-        best.append(failed[0] if failed else max(attempts, key=lambda r: r.rate))
-    return best
+        if failed:
+            result.error = failed[0].error
+        good = [r for r in attempts if not r.error] or attempts
+        result.rounds = tuple(r.rate for r in good)
+        result.rate = statistics.median(result.rounds)
+        result.p50 = statistics.median(r.p50 for r in good)
+        results.append(result)
+    return results
+
+
+# -- CPU per send, no network ------------------------------------------------------------
+
+
+def cpu_senders() -> dict[str, Callable[[], None]]:
+    """One notification each, through each library's own code up to the socket."""
+    import gntp.core
+    import gntp.notifier
+    import gntplib
+    from gntplib.connections import BaseGNTPConnection
+
+    from gntp_jupyter.gntp.client import raise_for_response
+    from gntp_jupyter.gntp.exchange import Exchange
+
+    publisher = Publisher("bench", ["done"], host="127.0.0.1", port=1)
+    security = publisher.options.security
+
+    def ours_cpu() -> None:
+        exchange = Exchange(publisher.notify_request("done", "title", "benchmark text"), security)
+        exchange.receive_data(CANNED_OK)
+        raise_for_response(exchange)
+
+    class NoNetworkGrowl(gntp.notifier.GrowlNotifier):
+        def _send(self, messagetype, packet):  # as GrowlNotifier._send, minus the socket
+            packet.validate()
+            packet.encode()
+            response = gntp.core.parse_gntp(CANNED_OK)
+            return True if type(response) is gntp.core.GNTPOK else response.error()
+
+    notifier = NoNetworkGrowl("bench", ["done"], ["done"], hostname="127.0.0.1", port=1)
+
+    def gntp_cpu() -> None:
+        _check_gntp(notifier.notify("done", "title", "benchmark text"))
+
+    class NoNetworkConnection(BaseGNTPConnection):
+        def __init__(self, address, timeout, final_callback, socket_callback=None):
+            super().__init__(final_callback, socket_callback)
+
+        def write_message(self, message: bytes) -> None:
+            self.message = message
+
+        def read_message(self, callback) -> None:
+            callback(CANNED_OK)
+
+        def close(self) -> None:
+            pass
+
+    lib_publisher = gntplib.Publisher("bench", ["done"], host="127.0.0.1", port=1)
+    lib_publisher.gntp_client.connection_class = NoNetworkConnection
+
+    def gntplib_cpu() -> None:
+        lib_publisher.publish("done", "title", "benchmark text")
+
+    return {OURS: ours_cpu, "gntp": gntp_cpu, "gntplib": gntplib_cpu}
+
+
+def cpu_timeit(rounds: int, number: int = 2000) -> dict[str, float]:
+    """Microseconds per send: each round times every library (rotating the order) and
+    keeps its fastest of 3 repeats (timeit's advice: slower repeats are other load);
+    the figure is the median over rounds."""
+    senders = cpu_senders()
+    times: dict[str, list[float]] = {name: [] for name in senders}
+    for round_ in range(rounds):
+        for name in rotated(list(senders), round_):
+            best = min(timeit.repeat(senders[name], repeat=3, number=number)) / number
+            times[name].append(best * 1e6)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def cpu_instructions(n: int = 200) -> dict[str, float] | str:
+    """Instructions per send under callgrind: (run of n sends - run of 0) / n."""
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        return "valgrind not installed"
+    counts: dict[str, float] = {}
+    for name in (OURS, *PEERS):
+        totals = []
+        for sends in (0, n):
+            out = subprocess.run(
+                [valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null",
+                 sys.executable, "-m", "bench.bench_sync", "--cpu-loop", name, str(sends)],
+                capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1],
+            )
+            line = [ln for ln in out.stderr.splitlines() if "Collected :" in ln]
+            if out.returncode or not line:
+                return f"callgrind failed for {name}: {out.stderr[-300:]!r}"
+            totals.append(int(line[-1].rsplit(":", 1)[1]))
+        counts[name] = (totals[1] - totals[0]) / n
+    return counts
+
+
+def _cpu_loop(name: str, sends: int) -> None:
+    """Entry point for one callgrind run: warm up, then ``sends`` sends."""
+    send = cpu_senders()[name]
+    for _ in range(50):
+        send()
+    for _ in range(sends):
+        send()
 
 
 # -- report --------------------------------------------------------------------------------
 
 
 def table(results: list[Result]) -> str:
-    ours_by = {(r.target, r.mode): r for r in results if r.client == OURS and not r.error}
-    head = (f"{'target':9} {'mode':11} {'client':13} {'n':>5} {'notif/s':>9} {'p50 ms':>8} "
-            f"{'p99 ms':>8}  ours/this: rate  p50")
+    by = {(r.target, r.mode, r.client): r for r in results}
+    head = (f"{'target':9} {'mode':11} {'client':13} {'n':>5} {'notif/s':>9} {'p50 ms':>7}  "
+            f"{'ours/this':>9}  rounds (notif/s)")
     lines = [head, "-" * len(head)]
     for r in results:
-        if r.error and not r.sent:
+        if r.error and not r.rate:
             lines.append(f"{r.target:9} {r.mode:11} {r.client:13} FAILS: {r.error[:110]}")
             continue
-        row = (f"{r.target:9} {r.mode:11} {r.client:13} {r.sent:5} {r.rate:9.0f} "
-               f"{r.p50:8.2f} {r.p99:8.2f}")
-        mine = ours_by.get((r.target, r.mode))
-        if r.client != OURS and mine and r.rate and r.p50:
-            row += f"  {mine.rate / r.rate:14.2f}x {mine.p50 / r.p50:4.2f}x"
+        row = f"{r.target:9} {r.mode:11} {r.client:13} {r.sent:5} {r.rate:9.0f} {r.p50:7.2f}  "
+        mine = by.get((r.target, r.mode, OURS))
+        if r.client != OURS and mine and mine.rate and r.rate:
+            row += f"{mine.rate / r.rate:8.2f}x"
+        else:
+            row += " " * 9
+        row += "  " + " ".join(f"{x:.0f}" for x in r.rounds)
         if r.error:
             row += f"  ! {r.error}"
         lines.append(row)
     return "\n".join(lines)
 
 
+def cpu_table(timed_us: dict[str, float], instructions: dict[str, float] | str) -> str:
+    lines = ["CPU per send, no network (build, encode, parse a canned -OK):",
+             f"  {'client':13} {'µs (timeit)':>12} {'ours/this':>9}  {'instructions':>12} "
+             f"{'ours/this':>9}"]
+    for name, us in timed_us.items():
+        row = f"  {name:13} {us:12.2f} "
+        row += f"{timed_us[OURS] / us:8.2f}x " if name != OURS else " " * 10
+        if isinstance(instructions, dict):
+            row += f" {instructions[name]:12.0f} "
+            if name != OURS:
+                row += f"{instructions[OURS] / instructions[name]:8.2f}x"
+        lines.append(row)
+    if isinstance(instructions, str):
+        lines.append(f"  (instruction counts skipped: {instructions})")
+    lines.append("  (ours/this < 1: ours spends less)")
+    return "\n".join(lines)
+
+
 def main() -> None:
     n = int(os.environ.get("BENCH_N", "2000"))
+    rounds = int(os.environ.get("BENCH_ROUNDS", "5"))
     threads = int(os.environ.get("BENCH_THREADS", "8"))
     print(f"sync sends: {n} per run (gol: {max(n // 2, 1)}), {threads} threads when concurrent, "
-          f"best of {ROUNDS} rounds in alternating order; python {sys.version.split()[0]}",
+          f"median of {rounds} rounds in rotating order; python {sys.version.split()[0]}",
           flush=True)
-    results: list[Result] = []
     started = time.perf_counter()
+    timed_us = cpu_timeit(rounds)
+    instructions = (cpu_instructions() if os.environ.get("BENCH_CALLGRIND", "1") != "0"
+                    else "BENCH_CALLGRIND=0")
+    print(cpu_table(timed_us, instructions), flush=True)
+    results: list[Result] = []
     for make in (receiver_target, gol_target):
         with make(n) as target:
             if isinstance(target, str):
                 print(f"growl-for-linux {target}", flush=True)
                 continue
             for mode in ("sequential", "concurrent"):
-                results += best_of_rounds(target, mode, threads)
+                results += median_of_rounds(target, mode, threads, rounds)
     print(table(results))
-    print(f"(ours/this rate > 1: ours sends faster; p50 < 1: ours answers sooner; "
-          f"{time.perf_counter() - started:.0f} s in all)")
+    print(f"(ours/this > 1: ours sends faster; {FLOOR}: a hand-written request on a plain "
+          f"socket; {time.perf_counter() - started:.0f} s in all)")
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--cpu-loop"]:
+        _cpu_loop(sys.argv[2], int(sys.argv[3]))
+    else:
+        main()

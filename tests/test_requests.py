@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from gntp_jupyter.gntp import (
@@ -162,3 +164,12 @@ def test_publisher_validates_its_arguments_up_front() -> None:
         publisher.notify_request("e", "T", callback=42)  # type: ignore[arg-type]
     request = publisher.notify_request("e", "T", callback=SocketCallback(context="abc"))
     assert (request.callback_context, request.callback_context_type) == ("abc", "string")
+
+
+def test_a_notification_gets_a_fresh_version_4_uuid_as_its_id() -> None:
+    ids = [NotifyRequest("A", "e", "T").notification_id for _ in range(200)]
+    assert len(set(ids)) == len(ids)
+    for notification_id in ids:
+        parsed = uuid.UUID(hex=notification_id)
+        assert parsed.hex == notification_id
+        assert (parsed.version, parsed.variant) == (4, uuid.RFC_4122)

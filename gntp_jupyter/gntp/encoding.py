@@ -55,12 +55,16 @@ def _render_value(value: HeaderValue, sections: list[tuple[str, bytes]], used: s
     return sanitize_value(value)
 
 
-def render_headers(
+def _render_text(
     blocks: Iterable[Iterable[tuple[str, HeaderValue]]],
-) -> tuple[bytes, list[tuple[str, bytes]]]:
+) -> tuple[str, list[tuple[str, bytes]]]:
     """Header text (blocks separated by a blank line) and the binary sections it references.
 
     Optional headers with an empty value are left out; those in ``_ALWAYS_SENT`` never are.
+    The hot path of every send: the common value types are rendered inline, and a str
+    is only rewritten when it holds something to rewrite (``isprintable()`` is False for
+    CR, LF, TAB and every control character :func:`.sanitize_value` replaces, so a
+    printable value is already what it would return).
     """
     sections: list[tuple[str, bytes]] = []
     used: set[str] = set()
@@ -69,15 +73,28 @@ def render_headers(
         lines = []
         names = []
         for name, value in block:
-            text = _render_value(value, sections, used)
-            if text == "" and name not in _ALWAYS_SENT:
+            kind = type(value)
+            if kind is str:
+                text = value if value.isprintable() else sanitize_value(value)
+            elif kind is bool:
+                text = "True" if value else "False"
+            elif kind is int:
+                text = str(value)
+            else:
+                text = _render_value(value, sections, used)
+            if not text and name not in _ALWAYS_SENT:
                 continue
             names.append(name)
             lines.append(f"{name}: {text}\r\n")
-        check_unique(names)
+        if len(set(map(str.lower, names))) != len(names):
+            check_unique(names)  # raises, naming the repeated header
         texts.append("".join(lines))
+    return "\r\n".join(texts), sections
+
+
+def _utf8(text: str) -> bytes:
     # A lone surrogate (from bad decoding upstream) becomes "?" rather than failing a send.
-    return "\r\n".join(texts).encode("utf-8", errors="replace"), sections
+    return text.encode("utf-8", errors="replace")
 
 
 def info_line(
@@ -89,6 +106,13 @@ def info_line(
     if hash_algorithm:
         line += f" {hash_algorithm}:{keyhash.hex().upper()}.{salt.hex().upper()}"
     return line.encode("ascii") + CRLF
+
+
+#: The info line of a message with neither key hash nor encryption, which never varies.
+_PLAIN_INFO_LINES = {
+    kind: info_line(kind).decode("ascii")
+    for kind in ("REGISTER", "NOTIFY", "SUBSCRIBE", "-OK", "-ERROR", "-CALLBACK")
+}
 
 
 def _frames_cleanly(ciphertext: bytes) -> bool:
@@ -108,9 +132,12 @@ def encode_message(
     security: Security = NO_SECURITY,
 ) -> bytes:
     """Any message (request or response) with optional key hash and encryption."""
-    text, sections = render_headers(blocks)
+    text, sections = _render_text(blocks)
     if not security.hashed:
-        return _assemble(info_line(message_type), text + CRLF, sections)
+        # The info line is ASCII: one encode for the whole message, one copy fewer.
+        info = _PLAIN_INFO_LINES.get(message_type) or info_line(message_type).decode("ascii")
+        data = f"{info}{text}\r\n".encode("utf-8", errors="replace")
+        return _assemble(data, b"", sections) if sections else data
 
     assert security.password is not None
     alg = security.hash_algorithm
@@ -118,12 +145,13 @@ def encode_message(
     keyhash = key_hash(security.password, alg, salt)
     if security.encryption is None:
         head = info_line(message_type, None, b"", alg, keyhash, salt)
-        return _assemble(head, text + CRLF, sections)
+        return _assemble(head, _utf8(f"{text}\r\n"), sections)
 
     key = derive_key(security.password, alg, salt)
+    plaintext = _utf8(text)
     for _ in range(_MAX_IV_DRAWS):
         iv = security.new_iv()
-        chunk = encrypt(security.encryption, key, iv, text)
+        chunk = encrypt(security.encryption, key, iv, plaintext)
         if _frames_cleanly(chunk):
             break
     else:  # pragma: no cover - probability ~ 2**-(8*64)
@@ -147,6 +175,8 @@ def encode_request(request: Request, security: Security = NO_SECURITY) -> bytes:
     """
     blocks = request.blocks()
     data = encode_message(request.message_type, blocks, security)
+    if len(data) <= 1024:  # most requests: nothing can stall
+        return data
     pad = 0
     while _stalls_growl_for_linux(len(data)) and pad < 64:
         pad += 1

@@ -55,6 +55,25 @@ class Headers(Mapping[str, str]):
         for name, value in self._items:
             self._index.setdefault(name.lower(), value)
 
+    @classmethod
+    def parse(cls, text: str) -> Headers:
+        """The headers of one block of lines, read as :func:`parse_header_lines` reads
+        them (``multiline_text`` off); one pass, for every response a client reads."""
+        items = []
+        index: dict[str, str] = {}
+        for line in text.split("\r\n"):
+            name, sep, value = line.partition(":")
+            if sep:
+                name = name.strip()
+                if name:
+                    value = value.strip(" \t")
+                    items.append((name, value))
+                    index.setdefault(name.lower(), value)
+        headers = cls.__new__(cls)
+        headers._items = tuple(items)
+        headers._index = index
+        return headers
+
     def __getitem__(self, name: str) -> str:
         return self._index[name.lower()]
 
@@ -124,6 +143,14 @@ def parse_header_lines(text: str, *, multiline_text: bool = False) -> list[tuple
     only the first line.
     """
     items: list[tuple[str, str]] = []
+    if not multiline_text:  # every response, most requests: one line, one header
+        for line in text.split("\r\n"):
+            name, sep, value = line.partition(":")
+            if sep:
+                name = name.strip()
+                if name:
+                    items.append((name, value.strip(" \t")))
+        return items
     continued: list[str] | None = None  # lines of the Notification-Text being read
     for line in text.split("\r\n"):
         name, sep, value = line.partition(":")

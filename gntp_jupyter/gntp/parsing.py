@@ -93,6 +93,8 @@ class _Buffer:
     """Bytes received and not yet taken. Every operation is linear in what arrives:
     a separator search resumes where the last one stopped instead of rescanning."""
 
+    __slots__ = ("_searched", "consumed", "data", "eof", "max_size", "what")
+
     def __init__(self, max_size: int, what: str) -> None:
         self.data = bytearray()
         self.eof = False
@@ -113,7 +115,7 @@ class _Buffer:
 
     def skip_crlfs(self) -> None:
         # Growl on macOS ends each message with an extra CRLF.
-        while self.data[:2] == b"\r\n":
+        while self.data.startswith(b"\r\n"):
             self._drop(2)
 
     def check_size(self, pending: int) -> None:
@@ -124,18 +126,20 @@ class _Buffer:
         return GNTPProtocolError(f"connection closed in the middle of the {self.what}")
 
     def take_until(self, sep: bytes) -> bytes | None:
-        i = self.data.find(sep, self._searched)
+        data = self.data
+        i = data.find(sep, self._searched)
         if i < 0:
-            self._searched = max(len(self.data) - len(sep) + 1, 0)
-            self.check_size(len(self.data))
+            self._searched = max(len(data) - len(sep) + 1, 0)
+            self.check_size(len(data))
             if self.eof:
                 raise self._closed_mid_message()
             return None
-        self.check_size(i + len(sep))
-        chunk = bytes(self.data[:i])
-        self._drop(i + len(sep))
+        end = i + len(sep)
+        self.check_size(end)
+        chunk = bytes(data[:i])
+        del data[:end]  # what _drop does, inline: every message passes here
         self._searched = 0
-        self.consumed += i + len(sep)
+        self.consumed += end
         return chunk
 
     def peek(self, n: int) -> bytes | None:
@@ -163,8 +167,18 @@ def _decrypt_text(info: _Info, key: bytes, chunk: bytes) -> str:
     return decrypt(info.encryption, key, info.iv, chunk).decode("utf-8")
 
 
+def _unreadable(code: int, why: str) -> GNTPProtocolError:
+    return GNTPProtocolError(f"unreadable response: {why}")
+
+
+#: The first line of every response real servers send: read by a dict lookup.
+_PLAIN_RESPONSE_LINES = {f"GNTP/1.0 {kind} NONE".encode(): kind for kind in RESPONSE_TYPES}
+
+
 class ResponseParser:
     """Parses what a server sends back; ``password`` decrypts an encrypted reply."""
+
+    __slots__ = ("_buf", "_password")
 
     def __init__(self, *, password: str | None = None, max_size: int = DEFAULT_MAX_RESPONSE):
         self._buf = _Buffer(max_size, "response")
@@ -175,7 +189,8 @@ class ResponseParser:
 
     def next_response(self) -> Response | None:
         buf = self._buf
-        buf.skip_crlfs()
+        if buf.data.startswith(b"\r\n"):
+            buf.skip_crlfs()
         if buf.eof and not buf.data:
             return None
         chunk = buf.take_until(END)  # raises at EOF mid-message or over the size cap
@@ -183,19 +198,19 @@ class ResponseParser:
             return None
         buf.consumed = 0
         head, _, rest = chunk.partition(b"\r\n")
-
-        def fail(code: int, why: str) -> GNTPProtocolError:
-            return GNTPProtocolError(f"unreadable response: {why}")
-
-        info = _parse_info(head, fail, strict=False)
-        if info.message_type not in RESPONSE_TYPES:
-            raise GNTPProtocolError(f"unexpected response type {info.message_type!r}")
-        if info.encryption:
-            text = self._decrypt(info, rest)
+        message_type = _PLAIN_RESPONSE_LINES.get(head)
+        if message_type is None:  # anything else takes the general road
+            info = _parse_info(head, _unreadable, strict=False)
+            message_type = info.message_type
+            if message_type not in RESPONSE_TYPES:
+                raise GNTPProtocolError(f"unexpected response type {message_type!r}")
+            if info.encryption:
+                text = self._decrypt(info, rest)
+            else:
+                text = rest.decode("utf-8", errors="replace")
         else:
             text = rest.decode("utf-8", errors="replace")
-        cls = RESPONSE_TYPES[info.message_type]
-        return cls(info.message_type, Headers(parse_header_lines(text)))
+        return RESPONSE_TYPES[message_type](message_type, Headers.parse(text))
 
     def _decrypt(self, info: _Info, chunk: bytes) -> str:
         if not self._password or not info.hash_algorithm:

@@ -70,7 +70,7 @@ class MisbehavingReceiver(Receiver):
         if await self._misbehave(conn, reader, ok):
             return
         if callback is not None and self.callback_same_chunk:
-            await self._write(conn.writer, ok + await callback)
+            await self._write(conn.writer, ok + await callback())
             return
         await super()._reply(conn, reader, ok, callback)
 

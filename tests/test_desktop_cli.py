@@ -186,3 +186,28 @@ def test_the_readmes_systemd_unit_verifies(tmp_path):
     assert result.returncode == 0, result.stderr
     broken = _verify_unit(unit.replace("%h/.local/bin/gntp-receiver", "/nonexistent"), tmp_path)
     assert broken.returncode != 0 and "not executable" in broken.stderr
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["--port", "70000"], "a port is 0 to 65535"),
+        (["--max-connections", "0"], "must be at least 1"),
+        (["--memory-budget", "-1"], "must be at least 1"),
+    ],
+)
+def test_bad_numbers_are_one_usage_line(argv, says):
+    result = subprocess.run([sys.executable, "-m", "gntp_jupyter.desktop", "--print", *argv],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2 and says in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_password_prompt_without_a_terminal_is_one_line(receiver_cli):
+    child = receiver_cli("--print", "--password-prompt", wait=False)
+    assert child.proc.wait(timeout=20) == 2
+    lines = []
+    while not child.lines.empty():
+        lines.append(child.lines.get())
+    assert any("no terminal to type the password on" in line for line in lines), lines
+    assert not any("Traceback" in line for line in lines)

@@ -187,3 +187,21 @@ def test_control_characters_never_reach_the_bubble(rig):
     (call,) = rig.fake.wait_for(1)
     assert call.summary == "bell\ufffd title"
     assert call.body == "esc \ufffd[31m body\nsecond line"
+
+
+def test_an_unparsable_icon_url_costs_only_the_icon(rig, caplog):
+    import socket
+
+    rig.publisher()  # registers "Build"
+    raw = ("GNTP/1.0 NOTIFY NONE\r\nApplication-Name: Build\r\nNotification-Name: done\r\n"
+           "Notification-Title: bad url\r\nNotification-Icon: http://[\r\n"
+           "Notification-Callback-Target: http://[\r\n\r\n")
+    with socket.create_connection((rig.server.host, rig.server.port), timeout=10) as sock:
+        sock.sendall(raw.encode())
+        assert b"-OK" in sock.recv(4096)
+    (call,) = rig.fake.wait_for(1)
+    assert call.summary == "bad url" and call.app_icon == ""
+    rig.fake.click(call.id)
+    rig.server.call(lambda: None)
+    assert rig.opened == []
+    assert [r for r in caplog.records if r.levelname == "ERROR"] == []

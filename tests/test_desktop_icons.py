@@ -52,3 +52,17 @@ def test_url_icons_are_fetched_and_other_schemes_refused(tmp_path, icon_server):
     fetched, missing, big, local, none = asyncio.run(fetch_all())
     assert fetched.read_bytes() == png("/icons/fetched.png")
     assert (missing, big, local, none) == (None, None, None, None)
+
+
+def test_the_folder_holds_at_most_max_files(tmp_path):
+    store = IconStore(tmp_path / "icons", max_files=5)
+    paths = [store.path_for(png(f"f{i}")) for i in range(12)]
+    left = set(os.listdir(tmp_path / "icons"))
+    assert left == {p.name for p in paths[-5:]}  # the five most recent
+
+
+def test_a_tiny_file_counts_as_a_disk_block(tmp_path):
+    store = IconStore(tmp_path / "icons", max_bytes=3 * 4096)
+    for i in range(10):
+        store.path_for(png(f"tiny{i}", 1))  # ~70 bytes each
+    assert len(os.listdir(tmp_path / "icons")) == 3

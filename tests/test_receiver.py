@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+from icon_server import png
 from misbehaving import ScriptedDisplay
 
 from gntp_jupyter.gntp import (
@@ -746,3 +747,29 @@ def test_memory_for_unfinished_requests_is_bounded(receiver_cli):
     finally:
         for sock in socks:
             sock.close()
+
+
+def test_too_many_header_lines_are_refused_before_they_are_parsed(receiver):
+    lines = "".join(f"X-{i}: v\r\n" for i in range(150_001))
+    assert error_code(receiver, raw_notify(lines)) == 300
+
+
+def test_answers_stay_small_whatever_was_echoed(receiver_factory):
+    server = receiver_factory(callback="CLICKED")
+    ok(server, register())
+    huge_context = "c" * 10_000
+    extra = (f"Notification-Callback-Context: {huge_context}\r\n"
+             "Notification-Callback-Context-Type: t\r\n")
+    assert error_code(server, raw_notify(extra)) == 300
+    data = "".join(f"Data-{i}: {'d' * 1000}\r\n" for i in range(200))  # 200 kB of Data-*
+    reply = talk(server, raw_notify(data))
+    assert len(reply) < 70_000 and b"Data-0: " in reply
+
+
+
+def test_registrations_are_bounded_by_bytes_too(receiver_factory):
+    server = receiver_factory(registration_bytes=300_000)
+    icon = png("big-icon", 16) + b"\0" * 120_000  # a PNG with 120 kB of trailing bytes
+    for app in ("A", "B", "C"):
+        ok(server, RegisterRequest(app, (Event("done"),), Resource(icon)))
+    assert list(server.registrations) == ["B", "C"]

@@ -34,6 +34,20 @@ class _Refused(Exception):
     """A start-up condition the user must fix; the message says how."""
 
 
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 0 to 65535, not {value}")
+    return value
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
     defaults = ReceiverLimits()
     parser = argparse.ArgumentParser(
@@ -47,7 +61,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     where.add_argument("--host", default="127.0.0.1",
                        help="address to listen on; beyond loopback a password is required "
                        "(default: %(default)s)")
-    where.add_argument("--port", type=int, default=DEFAULT_PORT,
+    where.add_argument("--port", type=_port, default=DEFAULT_PORT,
                        help="0 picks a free port (default: %(default)s)")
     secret = parser.add_argument_group(
         "password", f"senders must know it (key hash verified); read from ${PASSWORD_ENV} "
@@ -72,12 +86,12 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
                         help="private folder for icon files, bounded and content-named "
                         "(default: %(default)s)")
     limits = parser.add_argument_group("limits")
-    limits.add_argument("--max-request-size", type=int, default=defaults.max_request_size,
+    limits.add_argument("--max-request-size", type=_positive, default=defaults.max_request_size,
                         metavar="BYTES", help="bytes of one request (default: %(default)s)")
-    limits.add_argument("--max-connections", type=int, default=None, metavar="N",
+    limits.add_argument("--max-connections", type=_positive, default=None, metavar="N",
                         help=f"open connections at once (default: {defaults.max_connections}, "
                         "or fewer when the descriptor limit is lower)")
-    limits.add_argument("--memory-budget", type=int, default=defaults.memory_budget,
+    limits.add_argument("--memory-budget", type=_positive, default=defaults.memory_budget,
                         metavar="BYTES", help="bytes of unfinished requests, all "
                         "connections together (default: %(default)s)")
     return parser.parse_args(argv)
@@ -106,7 +120,10 @@ def _password(args: argparse.Namespace) -> str | None:
             raise _Refused(f"the password file {args.password_file} is empty")
         return password
     if args.password_prompt:
-        password = getpass.getpass("GNTP password for senders: ")
+        try:
+            password = getpass.getpass("GNTP password for senders: ")
+        except EOFError:
+            raise _Refused("--password-prompt: no terminal to type the password on") from None
         if not password:
             raise _Refused("no password was typed")
         return password
@@ -118,9 +135,8 @@ def _password(args: argparse.Namespace) -> str | None:
 
 
 def _max_connections(asked: int | None) -> int:
-    if asked is not None:
-        return asked
-    default = ReceiverLimits().max_connections
+    """The connection cap: below the descriptor limit, whatever was asked."""
+    default = asked if asked is not None else ReceiverLimits().max_connections
     try:
         import resource
 
@@ -129,7 +145,7 @@ def _max_connections(asked: int | None) -> int:
         return default
     if soft == resource.RLIM_INFINITY:
         return default
-    return max(8, min(default, soft - _DESCRIPTOR_RESERVE))
+    return min(default, max(8, soft - _DESCRIPTOR_RESERVE))
 
 
 async def _display(args: argparse.Namespace) -> object | None:

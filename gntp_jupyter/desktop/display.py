@@ -17,6 +17,7 @@ answered CLOSED.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import html
 import logging
 import os
@@ -27,6 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from ..gntp.headers import Headers
 from ..gntp.receiver import Delivery
 from ..gntp.records import Notification, Registration
 from ..gntp.responses import CLICKED, CLOSED, TIMEDOUT
@@ -55,7 +57,10 @@ def urgency_for(priority: int) -> str:
 
 
 def _is_web_url(url: str | None) -> bool:
-    return bool(url) and urlsplit(url).scheme in ("http", "https")  # type: ignore[arg-type]
+    try:
+        return bool(url) and urlsplit(url).scheme in ("http", "https")  # type: ignore[arg-type]
+    except ValueError:  # "http://[" and the like: not a URL anyone can open
+        return False
 
 
 class _Shown:
@@ -80,7 +85,7 @@ class DesktopDisplay:
 
     def __init__(
         self, notifier: object, *, icons: IconStore,
-        open_url: Callable[[str], object] | None = None, max_open: int = 1000,
+        open_url: Callable[[str], object] | None = None, max_open: int = 256,
         markup: bool = False,
     ) -> None:
         self._notifier = notifier
@@ -96,7 +101,7 @@ class DesktopDisplay:
     @classmethod
     async def open(
         cls, *, icons: IconStore, open_url: Callable[[str], object] | None = None,
-        max_open: int = 1000,
+        max_open: int = 256,
     ) -> DesktopDisplay:
         """Connect to the desktop's notification service; DesktopUnavailable if there is none."""
         try:
@@ -148,6 +153,12 @@ class DesktopDisplay:
             if n.coalescing_id and previous is not None:
                 await self._replace(previous)
             shown = await self._send(delivery, icon)
+        # Kept until the user acts (sticky: maybe for hours): only what a -CALLBACK needs.
+        delivery.notification = dataclasses.replace(
+            n, icon=None, headers=Headers(
+                (k, v) for k, v in n.headers.items() if k.lower().startswith("data-")
+            ),
+        )
         if n.coalescing_id:
             self._coalesced[(n.application, n.coalescing_id)] = shown
 

@@ -29,8 +29,20 @@ SENDER_STYLES = {"ruby-growl": "growl-mac"}
 _GOL_ERROR = "Invalid data"
 
 
+#: ``Data-*`` headers are echoed up to this many characters in all; the rest are not (an
+#: answer stays small, and a client that never reads it cannot make it costly).
+MAX_DATA_ECHO = 64 * 1024
+
+
 def _data_headers(headers: Headers) -> list[tuple[str, str]]:
-    return [(n, v) for n, v in headers.items() if n.lower().startswith("data-")]
+    echoed, size = [], 0
+    for name, value in headers.items():
+        if name.lower().startswith("data-"):
+            size += len(name) + len(value)
+            if size > MAX_DATA_ECHO:
+                break
+            echoed.append((name, value))
+    return echoed
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,10 @@ __all__ = ["ReceivedRequest", "RequestParser", "RequestRejected", "ResponseParse
 END = b"\r\n\r\n"
 DEFAULT_MAX_RESPONSE = 64 * 1024
 DEFAULT_MAX_REQUEST = 16 * 1024 * 1024
+#: Header lines in one request, all blocks together (a REGISTER of many types included).
+#: A real request has tens; each line becomes a few hundred bytes of objects, so this
+#: bounds what a 16 MiB request of tiny lines costs (about 50 MB, not 600).
+MAX_HEADER_LINES = 150_000
 
 _INFO = re.compile(r"GNTP/(?P<version>\S+) (?P<type>\S+)(?: +(?P<rest>.*))?\Z")
 _ENC = re.compile(r"(?P<enc>[A-Za-z0-9]+)(?::(?P<iv>[0-9A-Fa-f]*))?\Z")
@@ -263,6 +267,7 @@ class RequestParser:
         self._info: _Info | None = None
         self._key = b""
         self._blocks: list[Headers] = []
+        self._lines = 0
         self._expected: dict[str, None] = {}  # ids still to come, in order; O(1) lookups
         self._resources: dict[str, bytes] = {}
         self._section: tuple[str, int] | None = None
@@ -353,6 +358,9 @@ class RequestParser:
             except UnicodeDecodeError:
                 raise RequestRejected(300, "headers are not UTF-8") from None
         for part in parts:
+            self._lines += part.count("\r\n") + 1
+            if self._lines > MAX_HEADER_LINES:  # before parsing: each line costs objects
+                raise RequestRejected(300, f"more than {MAX_HEADER_LINES} header lines")
             items = parse_header_lines(part, multiline_text=self._lenient)
             names = [n.lower() for n, _ in items]
             if len(set(names)) != len(names):

@@ -26,7 +26,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -72,8 +72,9 @@ class ReceiverLimits:
     pass while big ones are refused with 500). ``idle_timeout``: seconds without a byte
     before a connection is dropped; ``request_timeout``: seconds for a whole request.
     ``callback_wait``: the longest a socket callback is held before it is answered CLOSED.
-    ``history``: records kept of each kind; ``applications``: registrations kept (the least
-    recently used is forgotten first); ``display_timeout``: seconds a display may take.
+    ``history``: records kept of each kind; ``applications`` and ``registration_bytes``:
+    registrations kept, by count and by the bytes of their headers and icons (the least
+    recently registered is forgotten first); ``display_timeout``: seconds a display may take.
     """
 
     max_request_size: int = DEFAULT_MAX_REQUEST
@@ -84,10 +85,12 @@ class ReceiverLimits:
     callback_wait: float = 3600.0
     history: int = 1000
     applications: int = 256
+    registration_bytes: int = 32 * 1024 * 1024
     display_timeout: float = 10.0
 
     def __post_init__(self) -> None:
-        for name in ("max_request_size", "max_connections", "memory_budget", "applications"):
+        for name in ("max_request_size", "max_connections", "memory_budget", "applications",
+                     "registration_bytes"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, not {getattr(self, name)!r}")
         for name in ("idle_timeout", "request_timeout", "callback_wait", "display_timeout"):
@@ -139,6 +142,16 @@ class _Connection:
     held: int = 0  # bytes of an unfinished request counted against the memory budget
     waiting: Delivery | None = None  # set while a socket callback is pending
     answers: AnswerStyle | None = None  # the sender's dialect, once its request is read
+
+
+def _weight(registration: Registration) -> int:
+    """Bytes a kept registration holds: its headers, names and icons."""
+    icons = [registration.icon, *registration.event_icons.values()]
+    return (
+        sum(len(n) + len(v) for n, v in registration.headers.items_raw())
+        + sum(len(n) + len(d) for n, d in registration.display_names.items())
+        + sum(len(i) for i in icons if i)
+    )
 
 
 def _peer(writer: asyncio.StreamWriter) -> str:
@@ -198,7 +211,9 @@ class Receiver:
         self._changed: asyncio.Condition | None = None
         self._server: asyncio.AbstractServer | None = None
         self._open: set[_Connection] = set()
+        self._leaving: set[asyncio.Task] = set()  # dropped to make room, still closing
         self._in_flight = 0
+        self._registration_bytes = 0
 
     @property
     def style(self) -> str:
@@ -244,7 +259,7 @@ class Receiver:
             conn.waiting.settle(CLOSED)
         if waiting:
             await asyncio.wait([c.task for c in waiting], timeout=_STOP_GRACE)
-        tasks = [c.task for c in self._open]
+        tasks = [c.task for c in self._open] + list(self._leaving)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -292,6 +307,11 @@ class Receiver:
             f"connections; accepted requests: {seen}; refused: {refused})"
         )
 
+    def _forget_registration(self, application: str) -> None:
+        old = self.registrations.pop(application, None)
+        if old is not None:
+            self._registration_bytes -= _weight(old)
+
     async def _record(self, record: Record | None, request: ReceivedRequest | None = None) -> None:
         with self._cond:
             if request is not None:
@@ -299,10 +319,15 @@ class Receiver:
             if isinstance(record, Notification):
                 self.notifications.append(record)
             elif isinstance(record, Registration):
-                self.registrations.pop(record.application, None)
+                self._forget_registration(record.application)
                 self.registrations[record.application] = record
-                while len(self.registrations) > self.limits.applications:
-                    self.registrations.popitem(last=False)
+                self._registration_bytes += _weight(record)
+                limits = self.limits
+                while len(self.registrations) > 1 and (
+                    len(self.registrations) > limits.applications
+                    or self._registration_bytes > limits.registration_bytes
+                ):
+                    self._forget_registration(next(iter(self.registrations)))
             elif isinstance(record, Subscription):
                 self.subscriptions.append(record)
             elif isinstance(record, Rejection):
@@ -339,6 +364,7 @@ class Receiver:
         finally:
             self._release(conn)
             self._open.discard(conn)
+            self._leaving.discard(task)
             writer.close()
             with contextlib.suppress(OSError, asyncio.TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(writer.wait_closed(), 1.0)
@@ -357,6 +383,7 @@ class Receiver:
             assert victim.waiting is not None
             victim.waiting.settle(CLOSED)
         self._open.discard(victim)
+        self._leaving.add(victim.task)
         self.dropped += 1
 
     async def _converse(self, conn: _Connection, reader: asyncio.StreamReader) -> None:
@@ -389,7 +416,7 @@ class Receiver:
             await self._reply(conn, reader, ok, None)
             return
         assert isinstance(record, Notification)
-        await self._reply(conn, reader, ok, self._callback(conn, delivery))
+        await self._reply(conn, reader, ok, lambda: self._callback(conn, delivery))
 
     async def _callback(self, conn: _Connection, delivery: Delivery) -> bytes:
         """The ``-CALLBACK`` once the user acts; CLOSED once it can no longer happen."""
@@ -475,7 +502,7 @@ class Receiver:
 
     async def _reply(
         self, conn: _Connection, reader: asyncio.StreamReader, ok: bytes,
-        callback: asyncio.Future[bytes] | Any | None,
+        callback: Callable[[], Awaitable[bytes]] | None,
     ) -> None:
         """Write ``-OK``; then, for a socket callback, the ``-CALLBACK`` in its own write.
 
@@ -484,7 +511,7 @@ class Receiver:
         """
         await self._write(conn.writer, ok)
         if callback is not None:
-            await self._write(conn.writer, await callback)
+            await self._write(conn.writer, await callback())
         await self._finish(conn, reader)
 
     async def _refuse(
@@ -521,10 +548,13 @@ class Receiver:
         while await reader.read(_READ_SIZE):
             pass
 
-    @staticmethod
-    async def _write(writer: asyncio.StreamWriter, data: bytes) -> None:
+    async def _write(self, writer: asyncio.StreamWriter, data: bytes) -> None:
+        """Write; a client that stops reading is dropped after ``idle_timeout``."""
         writer.write(data)
-        await writer.drain()
+        try:
+            await asyncio.wait_for(writer.drain(), self.limits.idle_timeout)
+        except asyncio.TimeoutError:
+            raise ConnectionError("the client stopped reading its answer") from None
 
 
 class ReceiverThread:

@@ -99,6 +99,11 @@ class Rejection:
 Record = Registration | Notification | Subscription | Rejection
 
 PRIORITIES = range(-2, 3)
+#: Values a receiver sends back (in -OK and -CALLBACK) may not exceed this: an answer must
+#: stay small whatever the request was.
+MAX_ECHOED = 8 * 1024
+_ECHOED = ("Notification-ID", "Notification-Callback-Context",
+           "Notification-Callback-Context-Type")
 
 
 def _flag(value: str | None) -> bool:
@@ -163,6 +168,9 @@ def interpret(
             raise RequestRejected(402, f"notification {name!r} is not registered")
         if refuse_disabled and not registration.events[name]:
             raise RequestRejected(404, f"notification {name!r} is disabled")
+        for header in _ECHOED:
+            if len(h.get(header, "")) > MAX_ECHOED:
+                raise RequestRejected(300, f"{header} is longer than {MAX_ECHOED} characters")
         icon, icon_url = _icon(request, h.get("Notification-Icon"))
         return Notification(
             application=app, name=name, title=h["Notification-Title"],

@@ -87,6 +87,7 @@ def _icons(tmp_path) -> dict[str, str]:
         "directory": str(tmp_path),
         "URL without a host": "https://",
         "other scheme": "ftp://example.org/i.png",
+        "unparsable URL": "http://[",
     }
 
 
@@ -105,6 +106,7 @@ def test_check_icon_accepts_nothing_urls_and_image_files(tmp_path) -> None:
     ("directory", "a directory, not an image file"),
     ("URL without a host", "the URL has no host"),
     ("other scheme", "an icon is an http(s) URL, a file:// URL or a file path"),
+    ("unparsable URL", "not a valid URL (Invalid IPv6 URL)"),
 ])
 def test_check_icon_says_why_an_icon_cannot_be_used(tmp_path, case: str, cause: str) -> None:
     with pytest.raises(GNTPResourceError) as caught:
@@ -183,7 +185,8 @@ def test_the_panel_offers_exactly_the_priorities_the_validator_accepts() -> None
 
 
 @pytest.mark.parametrize(
-    "case", ["missing file", "text file", "directory", "URL without a host", "other scheme"])
+    "case", ["missing file", "text file", "directory", "URL without a host", "other scheme",
+             "unparsable URL"])
 def test_a_bad_icon_reads_the_same_everywhere(
     notify_shell: InteractiveShell, receiver: ReceiverThread, tmp_path,
     capsys: pytest.CaptureFixture[str], case: str,

@@ -124,9 +124,9 @@ class IconStore:
             resource = AsyncResource(
                 url, timeout=self.fetch_timeout, max_size=self.max_fetch_bytes
             )
-        except (GNTPError, ValueError):  # not http(s), or not a URL at all ("http://[")
-            return None  # a sender never makes us open local files
+        except GNTPError:  # not an http(s) URL: a sender never makes us open local files
+            return None
         await resource.fetch()
         if resource.error is not None:
-            log.info("icon store: %s", resource.error)
+            log.info("icon store: %r", str(resource.error))  # sender text: repr, escaped
         return self.path_for(resource.data)

@@ -368,6 +368,13 @@ async def _download(url: str, timeout: float, max_size: int) -> bytes:
     return data
 
 
+def _scheme(url: str) -> str:
+    try:
+        return urlsplit(url).scheme.lower()
+    except ValueError:  # "http://[": not a URL at all
+        return ""
+
+
 class AsyncResource(Resource):
     """An icon at an ``http(s)://`` URL, fetched on the running loop before it is sent.
 
@@ -382,7 +389,7 @@ class AsyncResource(Resource):
     def __init__(
         self, url: str, *, timeout: float = FETCH_TIMEOUT, max_size: int = MAX_ICON_BYTES
     ) -> None:
-        if not isinstance(url, str) or urlsplit(url).scheme not in ("http", "https"):
+        if not isinstance(url, str) or _scheme(url) not in ("http", "https"):
             raise GNTPValidationError(f"an AsyncResource takes an http(s) URL, not {url!r}")
         super().__init__()
         self.url = self.source = url

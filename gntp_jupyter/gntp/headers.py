@@ -57,8 +57,8 @@ class Headers(Mapping[str, str]):
 
     @classmethod
     def parse(cls, text: str) -> Headers:
-        """The headers of one block of lines, read as :func:`parse_header_lines` reads
-        them (``multiline_text`` off); one pass, for every response a client reads."""
+        """The headers of one block of ``Name: value`` lines (lines without a colon are
+        ignored, as servers do); one pass, for every response a client reads."""
         items = []
         index: dict[str, str] = {}
         for line in text.split("\r\n"):
@@ -142,15 +142,9 @@ def parse_header_lines(text: str, *, multiline_text: bool = False) -> list[tuple
     apprise (through PyPI ``gntp``) put CRLF inside the value; a strict server keeps
     only the first line.
     """
+    if not multiline_text:  # one line, one header: the reading Headers.parse does
+        return list(Headers.parse(text).items_raw())
     items: list[tuple[str, str]] = []
-    if not multiline_text:  # every response, most requests: one line, one header
-        for line in text.split("\r\n"):
-            name, sep, value = line.partition(":")
-            if sep:
-                name = name.strip()
-                if name:
-                    items.append((name, value.strip(" \t")))
-        return items
     continued: list[str] | None = None  # lines of the Notification-Text being read
     for line in text.split("\r\n"):
         name, sep, value = line.partition(":")
@@ -162,7 +156,7 @@ def parse_header_lines(text: str, *, multiline_text: bool = False) -> list[tuple
             continued = None
         if sep and name.strip():
             items.append((name.strip(), value.strip(" \t")))
-            if multiline_text and name.strip().lower() == _TEXT:
+            if name.strip().lower() == _TEXT:
                 continued = [items[-1][1]]
     if continued is not None:
         items[-1] = (items[-1][0], "\n".join(continued))

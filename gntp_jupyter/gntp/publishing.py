@@ -53,7 +53,10 @@ def check_callback_url(url: str) -> str:
         raise GNTPValidationError(
             f"callback must be a URL such as https://example.org/page, not {url!r}"
         )
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # "http://[x"
+        raise GNTPValidationError(f"callback URL {url!r} is not valid: {exc}") from None
     if parts.scheme.lower() in ("http", "https") and not parts.netloc:
         raise GNTPValidationError(f"callback URL {url!r} has no host")
     return url

@@ -15,6 +15,7 @@ from .headers import Headers, parse_int
 from .options import DEFAULT_PORT
 from .parsing import ReceivedRequest, RequestRejected
 from .resources import RESOURCE_SCHEME
+from .validate import PORTS, PRIORITIES
 
 __all__ = [
     "Notification",
@@ -98,7 +99,6 @@ class Rejection:
 
 Record = Registration | Notification | Subscription | Rejection
 
-PRIORITIES = range(-2, 3)
 #: Values a receiver sends back (in -OK and -CALLBACK) may not exceed this: an answer must
 #: stay small whatever the request was.
 MAX_ECHOED = 8 * 1024
@@ -187,5 +187,5 @@ def interpret(
     port = parse_int(h.get("Subscriber-Port"))
     return Subscription(
         h["Subscriber-ID"], h["Subscriber-Name"],
-        port if port is not None and 0 < port < 65536 else DEFAULT_PORT, h, peer, now,
+        port if port in PORTS else DEFAULT_PORT, h, peer, now,
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from urllib.parse import unquote, urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
 from .exceptions import GNTPResourceError, GNTPValidationError
 
@@ -127,13 +127,21 @@ def check_image(data: bytes, where: str, detail: str = "") -> bytes:
     return data
 
 
+def _url_parts(text: str) -> SplitResult:
+    """``urlsplit``, with its ValueError ("http://[") as the icon error every caller handles."""
+    try:
+        return urlsplit(text)
+    except ValueError as exc:
+        raise GNTPResourceError(text, f"not a valid URL ({exc})") from None
+
+
 def icon_path(spec: str | os.PathLike[str]) -> str:
     """The file an icon spec names: a path (``~`` expanded) or a ``file://`` URL.
 
     An ``http(s)://`` URL raises GNTPResourceError pointing to AsyncResource.
     """
     text = os.fspath(spec)
-    parts = urlsplit(text)
+    parts = _url_parts(text)
     scheme = parts.scheme.lower()
     if scheme in ("http", "https"):
         raise GNTPResourceError(
@@ -183,7 +191,7 @@ def check_icon(spec: str | os.PathLike[str] | None) -> Resource | str | None:
     text = os.fspath(spec).strip()
     if not text:
         return None
-    parts = urlsplit(text)
+    parts = _url_parts(text)
     scheme = parts.scheme.lower()
     if scheme in ("http", "https"):
         if not parts.hostname:

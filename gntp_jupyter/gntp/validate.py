@@ -13,6 +13,7 @@ of one, as typed in a magic or an address), returns the value to use, and raises
 from __future__ import annotations
 
 from .exceptions import GNTPValidationError
+from .headers import parse_int
 from .resources import check_icon
 
 __all__ = ["PORTS", "PRIORITIES", "check_icon", "check_port", "check_priority"]
@@ -27,12 +28,7 @@ def _whole_number(value: object, allowed: range, rule: str, from_text: bool) -> 
     """``value`` (an int; the text of one if ``from_text``) if it is in ``allowed``;
     else the error ``<rule>, not <value>`` (a number read from text shows as the number,
     so ``--port 0`` and ``port = 0`` read alike)."""
-    number = value
-    if from_text and isinstance(value, str):
-        try:
-            number = int(value.strip())
-        except ValueError:
-            number = None
+    number = parse_int(value) if from_text and isinstance(value, str) else value
     if isinstance(number, bool) or not isinstance(number, int):
         raise GNTPValidationError(f"{rule}, not {value!r}")
     if number not in allowed:

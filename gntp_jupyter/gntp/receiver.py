@@ -211,7 +211,7 @@ class Receiver:
         self._changed: asyncio.Condition | None = None
         self._server: asyncio.AbstractServer | None = None
         self._open: set[_Connection] = set()
-        self._leaving: set[asyncio.Task] = set()  # dropped to make room, still closing
+        self._leaving: set[_Connection] = set()  # dropped to make room, still closing
         self._in_flight = 0
         self._registration_bytes = 0
 
@@ -259,10 +259,18 @@ class Receiver:
             conn.waiting.settle(CLOSED)
         if waiting:
             await asyncio.wait([c.task for c in waiting], timeout=_STOP_GRACE)
-        tasks = [c.task for c in self._open] + list(self._leaving)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        conns = [*self._open, *self._leaving]
+        for conn in conns:
+            conn.task.cancel()
+        if conns:
+            # Bounded even if a task swallows its cancellation (asyncio.wait_for may, before
+            # 3.12): what has not ended by then loses its socket at once.
+            _, stuck = await asyncio.wait([c.task for c in conns], timeout=_STOP_GRACE)
+            for conn in conns:
+                if conn.task in stuck:
+                    conn.writer.transport.abort()
+            if stuck:
+                log.warning("receiver: %d connections did not end on stop; aborted", len(stuck))
         await server.wait_closed()
         if self.display is not None:
             try:
@@ -364,7 +372,7 @@ class Receiver:
         finally:
             self._release(conn)
             self._open.discard(conn)
-            self._leaving.discard(task)
+            self._leaving.discard(conn)
             writer.close()
             with contextlib.suppress(OSError, asyncio.TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(writer.wait_closed(), 1.0)
@@ -383,7 +391,7 @@ class Receiver:
             assert victim.waiting is not None
             victim.waiting.settle(CLOSED)
         self._open.discard(victim)
-        self._leaving.add(victim.task)
+        self._leaving.add(victim)
         self.dropped += 1
 
     async def _converse(self, conn: _Connection, reader: asyncio.StreamReader) -> None:

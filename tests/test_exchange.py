@@ -167,3 +167,31 @@ def test_encrypted_ok_is_read_with_the_requests_password() -> None:
     assert exchange.state is State.DONE
     assert isinstance(exchange.response, OKResponse)
     assert exchange.response.action == "NOTIFY"
+
+
+@pytest.mark.parametrize(
+    ("answer", "error"),
+    [
+        (b"GNTP/1.0 -NOPE NONE\r\nX: y\r\n\r\n", "unexpected response type"),
+        (b"GNTP/1.0 -CALLBACK NONE\r\nNotification-ID: n-1\r\n\r\n", "before answering"),
+        (b"GNTP/1.0 -OK AES:00 SHA256:00.00\r\n\x01\x02\r\n\r\n", "no key is known"),
+    ],
+)
+def test_a_whole_answer_in_one_read_is_checked_when_it_is_read(
+    answer: bytes, error: str
+) -> None:
+    """One read that ends a message: the state is DONE at once (the transport closes
+    its socket), and what is wrong with the answer is raised where it is read."""
+    exchange = Exchange(PLAIN)
+    exchange.receive_data(answer)
+    assert exchange.state is State.DONE
+    with pytest.raises(GNTPProtocolError, match=error):
+        _ = exchange.response
+
+
+def test_ok_then_more_in_one_read_keeps_the_first_message() -> None:
+    exchange = Exchange(PLAIN)
+    exchange.receive_data(OK + ERROR)
+    assert exchange.state is State.DONE
+    assert isinstance(exchange.response, OKResponse)
+    assert exchange.response.notification_id == "n-1"

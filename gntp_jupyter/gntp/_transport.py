@@ -3,9 +3,9 @@
 A transport (:mod:`.client`, :mod:`.async_gntp`) is thin I/O: it connects, writes, reads a
 chunk, closes. The rest lives here:
 
-- **error mapping** — :func:`connect_errors` and :func:`exchange_errors` turn ``OSError``\\ s
-  and time-outs into the :mod:`.exceptions` tree at the transport boundary, with the same
-  messages for both transports;
+- **error mapping** — :func:`raise_connect_error` and :func:`raise_exchange_error` turn
+  ``OSError``\\ s and time-outs into the :mod:`.exceptions` tree at the transport
+  boundary, with the same messages for both transports;
 - **the read loop** — :func:`read_steps` feeds an :class:`.Exchange` what is read until it
   leaves a state;
 - **the 401/402 re-register-and-retry** — :meth:`.PublisherBase.publish_steps`.
@@ -20,9 +20,8 @@ from __future__ import annotations
 
 import socket
 import sys
-from collections.abc import Awaitable, Callable, Generator, Iterator
-from contextlib import contextmanager
-from typing import TypeVar
+from collections.abc import Awaitable, Callable, Generator
+from typing import NoReturn, TypeVar
 
 from .exceptions import (
     GNTPConnectionError,
@@ -35,10 +34,10 @@ from .options import ClientOptions, format_seconds
 from .responses import ErrorResponse, OKResponse
 
 __all__ = [
-    "connect_errors",
     "drive",
     "drive_async",
-    "exchange_errors",
+    "raise_connect_error",
+    "raise_exchange_error",
     "raise_for_response",
     "read_steps",
 ]
@@ -108,48 +107,41 @@ def _real_error(exc: BaseException) -> BaseException:
     return getattr(exc, "real_error", None) or exc
 
 
-@contextmanager
-def connect_errors(options: ClientOptions) -> Iterator[None]:
-    """Map what a failed TCP connect raises to the GNTPError that says what to do."""
-    try:
-        yield
-    except GNTPError:
-        raise
-    except Exception as caught:
-        exc = _real_error(caught)
-        if isinstance(exc, ConnectionRefusedError):
-            raise GNTPConnectionRefused(options.host, options.port) from None
-        if _is_timeout(exc):
-            raise GNTPTimeoutError(
-                f"could not connect to {options.address} within "
-                f"{format_seconds(options.timeout.connect_limit)} — "
-                "is the host up and the port open in its firewall?"
-            ) from None
-        if isinstance(exc, socket.gaierror):
-            raise GNTPConnectionError(
-                f"cannot resolve {options.host!r}: {exc.strerror}"
-            ) from None
-        if isinstance(exc, OSError):
-            raise GNTPConnectionError(f"cannot connect to {options.address}: {exc}") from exc
-        raise
+def raise_connect_error(options: ClientOptions, caught: Exception) -> NoReturn:
+    """Raise the GNTPError that says what to do about a failed TCP connect. Call it in
+    the ``except`` block that caught ``caught`` (a plain call, not a context manager:
+    this runs on every send's path)."""
+    if isinstance(caught, GNTPError):
+        raise caught
+    exc = _real_error(caught)
+    if isinstance(exc, ConnectionRefusedError):
+        raise GNTPConnectionRefused(options.host, options.port) from None
+    if _is_timeout(exc):
+        raise GNTPTimeoutError(
+            f"could not connect to {options.address} within "
+            f"{format_seconds(options.timeout.connect_limit)} — "
+            "is the host up and the port open in its firewall?"
+        ) from None
+    if isinstance(exc, socket.gaierror):
+        raise GNTPConnectionError(f"cannot resolve {options.host!r}: {exc.strerror}") from None
+    if isinstance(exc, OSError):
+        raise GNTPConnectionError(f"cannot connect to {options.address}: {exc}") from exc
+    raise caught
 
 
-@contextmanager
-def exchange_errors(options: ClientOptions) -> Iterator[None]:
-    """Map what writing the request or reading its answer raises: a time-out means the
-    server accepted but did not answer in time; an OSError, that the connection broke."""
-    try:
-        yield
-    except GNTPError:
-        raise
-    except Exception as exc:
-        if _is_timeout(exc):
-            raise response_timeout_error(options) from None
-        if isinstance(exc, OSError):
-            raise GNTPConnectionError(
-                f"connection to {options.address} failed: {_real_error(exc)}"
-            ) from exc
-        raise
+def raise_exchange_error(options: ClientOptions, caught: Exception) -> NoReturn:
+    """Raise what writing the request or reading its answer failed with, mapped: a
+    time-out means the server accepted but did not answer in time; an OSError, that the
+    connection broke. Call it in the ``except`` block that caught ``caught``."""
+    if isinstance(caught, GNTPError):
+        raise caught
+    if _is_timeout(caught):
+        raise response_timeout_error(options) from None
+    if isinstance(caught, OSError):
+        raise GNTPConnectionError(
+            f"connection to {options.address} failed: {_real_error(caught)}"
+        ) from caught
+    raise caught
 
 
 def response_timeout_error(options: ClientOptions) -> GNTPTimeoutError:

@@ -58,9 +58,9 @@ from tornado.tcpclient import TCPClient
 from . import _nesting
 from ._call_site import discards_result
 from ._transport import (
-    connect_errors,
     drive_async,
-    exchange_errors,
+    raise_connect_error,
+    raise_exchange_error,
     raise_for_response,
     read_steps,
     response_timeout_error,
@@ -148,15 +148,19 @@ class AsyncGNTPClient:
         deadline = end if deadline is None else min(end, deadline)
         if deadline - loop.time() <= 0:
             raise response_timeout_error(o)
-        with connect_errors(o):
+        try:
             stream = await _connect_stream(
                 o.host, o.port, min(o.timeout.connect_limit, deadline - loop.time())
             )
+        except Exception as exc:
+            raise_connect_error(o, exc)
         handed_off = False
         try:
-            with exchange_errors(o):
+            try:
                 left = max(deadline - loop.time(), 0.0)
                 await asyncio.wait_for(_converse(stream, exchange), left)
+            except Exception as exc:
+                raise_exchange_error(o, exc)
             response = raise_for_response(exchange)
             if callback is not None and exchange.expects_callback:
                 task = loop.create_task(

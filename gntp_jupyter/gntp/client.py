@@ -17,9 +17,9 @@ from collections.abc import Mapping, Sequence
 from typing import cast
 
 from ._transport import (
-    connect_errors,
     drive,
-    exchange_errors,
+    raise_connect_error,
+    raise_exchange_error,
     raise_for_response,
     read_steps,
 )
@@ -70,24 +70,30 @@ class GNTPClient:
         # One deadline for the whole request, connect included: a per-recv timeout would
         # let a server that trickles a byte at a time hold the caller for hours.
         deadline = time.monotonic() + o.timeout.response
-        with connect_errors(o):
+        try:
             sock = _open_connection(o.host, o.port, o.timeout.connect_limit)
+        except Exception as exc:
+            raise_connect_error(o, exc)
         handed_off = False
         try:
-            with exchange_errors(o):
+            try:
                 _send_and_read(sock, exchange, deadline)
                 drive(read_steps(exchange, State.AWAITING_RESPONSE),
                       functools.partial(_receive_by, sock, deadline))
-            response = raise_for_response(exchange)
+            except Exception as exc:
+                raise_exchange_error(o, exc)
             if exchange.state is State.AWAITING_CALLBACK and callback is not None:
+                response = raise_for_response(exchange)  # an -OK: the socket stays open
                 callback_waiter.add(sock, exchange, callback, o.timeout.callback)
                 handed_off = True
-            elif exchange.callback is not None and callback is not None:
-                callback.dispatch(exchange.callback)  # -CALLBACK came in the -OK's read
-            return response
+                return response
         finally:
             if not handed_off:
-                sock.close()
+                sock.close()  # before reading the answer: see the Exchange's docstring
+        response = raise_for_response(exchange)
+        if exchange.callback is not None and callback is not None:
+            callback.dispatch(exchange.callback)  # -CALLBACK came in the -OK's read
+        return response
 
 
 def _receive_by(sock: socket.socket, deadline: float, _need: None) -> bytes:

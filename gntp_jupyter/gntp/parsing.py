@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from .exceptions import GNTPProtocolError
 from .headers import Headers, parse_header_lines, parse_int
@@ -24,7 +25,9 @@ from .security import (
     verify_key_hash,
 )
 
-__all__ = ["ReceivedRequest", "RequestParser", "RequestRejected", "ResponseParser"]
+__all__ = [
+    "ReceivedRequest", "RequestParser", "RequestRejected", "ResponseMessage", "ResponseParser",
+]
 
 END = b"\r\n\r\n"
 DEFAULT_MAX_RESPONSE = 64 * 1024
@@ -179,8 +182,22 @@ def _unreadable(code: int, why: str) -> GNTPProtocolError:
 _PLAIN_RESPONSE_LINES = {f"GNTP/1.0 {kind} NONE".encode(): kind for kind in RESPONSE_TYPES}
 
 
+class ResponseMessage(NamedTuple):
+    """One framed response, not yet read: its type and its (maybe encrypted) body."""
+
+    message_type: str
+    body: bytes
+    info: _Info | None = None  # set when the body is encrypted
+
+
 class ResponseParser:
-    """Parses what a server sends back; ``password`` decrypts an encrypted reply."""
+    """Parses what a server sends back; ``password`` decrypts an encrypted reply.
+
+    Framing and reading are two steps: :meth:`next_message` finds where a message ends
+    and what type it is (cheap: a client closes its socket as soon as the answer is
+    whole, which costs the kernel less than closing later); :meth:`read` turns it into
+    a :class:`.Response`. :meth:`next_response` does both.
+    """
 
     __slots__ = ("_buf", "_password")
 
@@ -191,7 +208,14 @@ class ResponseParser:
     def feed(self, data: bytes) -> None:
         self._buf.feed(data)
 
-    def next_response(self) -> Response | None:
+    @property
+    def buffered(self) -> bool:
+        """Bytes fed and not yet taken as a message."""
+        return bool(self._buf.data)
+
+    def next_message(self) -> ResponseMessage | None:
+        """The next whole message, framed and typed but not read; None: need more bytes.
+        Raises GNTPProtocolError for what no server sends (not GNTP, a request type)."""
         buf = self._buf
         if buf.data.startswith(b"\r\n"):
             buf.skip_crlfs()
@@ -203,18 +227,24 @@ class ResponseParser:
         buf.consumed = 0
         head, _, rest = chunk.partition(b"\r\n")
         message_type = _PLAIN_RESPONSE_LINES.get(head)
-        if message_type is None:  # anything else takes the general road
-            info = _parse_info(head, _unreadable, strict=False)
-            message_type = info.message_type
-            if message_type not in RESPONSE_TYPES:
-                raise GNTPProtocolError(f"unexpected response type {message_type!r}")
-            if info.encryption:
-                text = self._decrypt(info, rest)
-            else:
-                text = rest.decode("utf-8", errors="replace")
+        if message_type is not None:  # what real servers send: a dict lookup
+            return ResponseMessage(message_type, rest)
+        info = _parse_info(head, _unreadable, strict=False)
+        if info.message_type not in RESPONSE_TYPES:
+            raise GNTPProtocolError(f"unexpected response type {info.message_type!r}")
+        return ResponseMessage(info.message_type, rest, info if info.encryption else None)
+
+    def read(self, message: ResponseMessage) -> Response:
+        """The message's headers, decrypted when it came encrypted."""
+        if message.info is None:
+            text = message.body.decode("utf-8", errors="replace")
         else:
-            text = rest.decode("utf-8", errors="replace")
-        return RESPONSE_TYPES[message_type](message_type, Headers.parse(text))
+            text = self._decrypt(message.info, message.body)
+        return RESPONSE_TYPES[message.message_type](message.message_type, Headers.parse(text))
+
+    def next_response(self) -> Response | None:
+        message = self.next_message()
+        return None if message is None else self.read(message)
 
     def _decrypt(self, info: _Info, chunk: bytes) -> str:
         if not self._password or not info.hash_algorithm:

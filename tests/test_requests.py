@@ -166,6 +166,17 @@ def test_publisher_validates_its_arguments_up_front() -> None:
     assert (request.callback_context, request.callback_context_type) == ("abc", "string")
 
 
+def test_events_set_after_construction_are_the_ones_publish_accepts() -> None:
+    publisher = Publisher("A", ["e"])
+    publisher.events = ["f", Event("g", "Gee")]  # type: ignore[assignment]
+    assert publisher.events == (Event("f"), Event("g", "Gee"))
+    assert publisher.notify_request("g", "T").event_name == "g"
+    with pytest.raises(GNTPValidationError, match="not one of this publisher's events"):
+        publisher.notify_request("e", "T")
+    with pytest.raises(GNTPValidationError, match="at least one Event"):
+        publisher.events = []
+
+
 def test_a_notification_gets_a_fresh_version_4_uuid_as_its_id() -> None:
     ids = [NotifyRequest("A", "e", "T").notification_id for _ in range(200)]
     assert len(set(ids)) == len(ids)

@@ -7,8 +7,12 @@ callback is awaited on a daemon thread so ``publish()`` returns at ``-OK``.
 
 from __future__ import annotations
 
+import errno
 import functools
+import math
+import os
 import queue
+import select
 import selectors
 import socket
 import threading
@@ -66,16 +70,23 @@ class GNTPClient:
     ) -> OKResponse:
         """Send ``request``; return the ``-OK`` or raise the matching GNTPError."""
         o = self.options
-        exchange = Exchange(request, o.security)
         # One deadline for the whole request, connect included: a per-recv timeout would
         # let a server that trickles a byte at a time hold the caller for hours.
-        deadline = time.monotonic() + o.timeout.response
+        start = time.monotonic()
+        deadline = start + o.timeout.response
         try:
-            sock = _open_connection(o.host, o.port, o.timeout.connect_limit)
+            sock, connected = _start_connection(o.host, o.port, o.timeout.connect_limit)
         except Exception as exc:
             raise_connect_error(o, exc)
         handed_off = False
         try:
+            # Encoded while the handshake completes (and the server accepts).
+            exchange = Exchange(request, o.security)
+            if not connected:
+                try:
+                    _finish_connect(sock, start + o.timeout.connect_limit)
+                except Exception as exc:
+                    raise_connect_error(o, exc)
             try:
                 _send_and_read(sock, exchange, deadline)
                 drive(read_steps(exchange, State.AWAITING_RESPONSE),
@@ -96,29 +107,74 @@ class GNTPClient:
         return response
 
 
-def _receive_by(sock: socket.socket, deadline: float, _need: None) -> bytes:
-    """One chunk, or TimeoutError once ``deadline`` passes."""
+# The socket stays non-blocking from connect to close; every wait is a poll() with the
+# time left (select() where there is no poll: Windows).
+_POLL = getattr(select, "poll", None)
+
+
+def _wait(
+    sock: socket.socket, deadline: float, *, read: bool = False, write: bool = False
+) -> tuple[bool, bool]:
+    """Until ``sock`` can be read and/or written (as asked): (readable, writable).
+    An error or hang-up counts as both (the next call reports it). TimeoutError once
+    ``deadline`` passes."""
     left = deadline - time.monotonic()
     if left <= 0:
         raise TimeoutError
-    sock.settimeout(left)
-    return sock.recv(_READ_SIZE)
+    if _POLL is not None:
+        poller = _POLL()
+        poller.register(sock, (select.POLLIN if read else 0) | (select.POLLOUT if write else 0))
+        ready = poller.poll(math.ceil(left * 1000))
+        if not ready:
+            raise TimeoutError
+        events = ready[0][1]
+        failed = events & (select.POLLERR | select.POLLHUP | select.POLLNVAL)
+        return bool(events & select.POLLIN or failed), bool(events & select.POLLOUT or failed)
+    r, w, x = select.select([sock] if read else [], [sock] if write else [], [sock], left)
+    if not (r or w or x):
+        raise TimeoutError
+    return bool(r or x), bool(w or x)
 
 
-def _open_connection(host: str, port: int, timeout: float) -> socket.socket:
-    """``socket.create_connection``, minus its name lookup when ``host`` is an IP address
-    (``getaddrinfo`` of a literal cost a tenth of a send's CPU)."""
+def _receive_by(sock: socket.socket, deadline: float, _need: None) -> bytes:
+    """One chunk, or TimeoutError once ``deadline`` passes."""
+    while True:
+        _wait(sock, deadline, read=True)
+        try:
+            return sock.recv(_READ_SIZE)
+        except BlockingIOError:  # woken for nothing
+            continue
+
+
+def _start_connection(host: str, port: int, timeout: float) -> tuple[socket.socket, bool]:
+    """A non-blocking socket whose connect has begun, and whether it already completed.
+
+    An IP address needs no lookup (``getaddrinfo`` of a literal cost a tenth of a send's
+    CPU), and its connect runs on while the request is encoded (:func:`_finish_connect`).
+    A name takes ``socket.create_connection`` (lookup, every address in turn).
+    """
     family = ip_address_family(host)
     if family is None:
-        return socket.create_connection((host, port), timeout=timeout)
+        sock = socket.create_connection((host, port), timeout=timeout)
+        sock.setblocking(False)
+        return sock, True
     sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        sock.settimeout(timeout)
-        sock.connect((host, port))
-    except BaseException:
-        sock.close()
-        raise
-    return sock
+    sock.setblocking(False)
+    error = sock.connect_ex((host, port))
+    if error in (0, errno.EISCONN):
+        return sock, True
+    if error in (errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EAGAIN):
+        return sock, False
+    sock.close()
+    raise OSError(error, os.strerror(error))  # OSError picks the subclass: refused, ...
+
+
+def _finish_connect(sock: socket.socket, deadline: float) -> None:
+    """Wait for a connect :func:`_start_connection` began; raise what made it fail."""
+    _wait(sock, deadline, write=True)
+    error = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+    if error:
+        raise OSError(error, os.strerror(error))
 
 
 def ip_address_family(host: str) -> socket.AddressFamily | None:
@@ -140,40 +196,26 @@ def _send_and_read(sock: socket.socket, exchange: Exchange, deadline: float) -> 
     too large) and stop reading: waiting for the write to finish would report a
     time-out instead of its answer. The request still leaves in one ``sendall``-like
     stream of writes; only a refusal stops it early. Nearly always the first write
-    takes all of it, and no selector is needed. Leaves the socket non-blocking.
+    takes all of it.
     """
     data = memoryview(exchange.data)
-    sock.setblocking(False)
-    try:
-        sent = sock.send(data)
-    except BlockingIOError:
-        sent = 0
-    except OSError:
-        if not _answered_anyway(sock, exchange):
-            raise
-        return
-    if sent == len(data):
-        return
-    with selectors.DefaultSelector() as selector:
-        selector.register(sock, selectors.EVENT_READ | selectors.EVENT_WRITE)
-        while sent < len(data) and exchange.state is State.AWAITING_RESPONSE:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError
-            for _, events in selector.select(left):
-                if events & selectors.EVENT_READ:
-                    _receive(sock, exchange)
-                    if exchange.state is not State.AWAITING_RESPONSE:
-                        return  # answered (refused) before reading everything
-                if events & selectors.EVENT_WRITE:
-                    try:
-                        sent += sock.send(data[sent:])
-                    except BlockingIOError:
-                        continue
-                    except OSError:
-                        if not _answered_anyway(sock, exchange):
-                            raise
-                        return
+    sent = 0
+    while True:
+        try:
+            sent += sock.send(data[sent:])
+        except BlockingIOError:
+            pass
+        except OSError:
+            if not _answered_anyway(sock, exchange):
+                raise
+            return
+        if sent == len(data):
+            return
+        readable, _ = _wait(sock, deadline, read=True, write=True)
+        if readable:
+            _receive(sock, exchange)
+            if exchange.state is not State.AWAITING_RESPONSE:
+                return  # answered (refused) before reading everything
 
 
 def _answered_anyway(sock: socket.socket, exchange: Exchange) -> bool:

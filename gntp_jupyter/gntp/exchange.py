@@ -20,7 +20,13 @@ import enum
 
 from .encoding import encode_request
 from .exceptions import GNTPProtocolError
-from .parsing import DEFAULT_MAX_RESPONSE, ResponseMessage, ResponseParser
+from .parsing import (
+    DEFAULT_MAX_RESPONSE,
+    ResponseMessage,
+    ResponseParser,
+    frame_response,
+    read_response,
+)
 from .requests import NotifyRequest, Request
 from .responses import CallbackResponse, ErrorResponse, OKResponse
 from .security import NO_SECURITY, Security
@@ -42,6 +48,7 @@ class Exchange:
         "_callback",
         "_called_back",
         "_parser",
+        "_password",
         "_response",
         "_unframed",
         "data",
@@ -67,7 +74,8 @@ class Exchange:
         self._called_back: ResponseMessage | None = None  # the -CALLBACK, framed
         self._response: OKResponse | ErrorResponse | None = None
         self._callback: CallbackResponse | None = None
-        self._parser = ResponseParser(password=security.password, max_size=max_response_size)
+        self._password = security.password
+        self._parser: ResponseParser | None = None  # made when something needs framing
 
     @property
     def response(self) -> OKResponse | ErrorResponse | None:
@@ -75,12 +83,9 @@ class Exchange:
         may raise GNTPProtocolError (garbage, or an encrypted answer that does not decrypt)."""
         if self._unframed is not None:
             data, self._unframed = self._unframed, None
-            self._parser.feed(data)
-            message = self._parser.next_message()
-            assert message is not None  # the data ends with a whole message
-            self._answered(message)
+            self._answered(frame_response(data[: data.find(b"\r\n\r\n")]))
         if self._response is None and self._answer is not None:
-            response = self._parser.read(self._answer)
+            response = read_response(self._answer, self._password)
             assert isinstance(response, (OKResponse, ErrorResponse))
             self._response = response
         return self._response
@@ -89,7 +94,7 @@ class Exchange:
     def callback(self) -> CallbackResponse | None:
         """The ``-CALLBACK``, if one came."""
         if self._callback is None and self._called_back is not None:
-            callback = self._parser.read(self._called_back)
+            callback = read_response(self._called_back, self._password)
             assert isinstance(callback, CallbackResponse)
             self._callback = callback
         return self._callback
@@ -101,14 +106,15 @@ class Exchange:
         if (
             not self.expects_callback and self._answer is None and self._unframed is None
             and data.startswith(b"GNTP/") and data.endswith(b"\r\n\r\n")
-            and len(data) <= self.max_response_size and not self._parser.buffered
+            and len(data) <= self.max_response_size and self._parser is None
         ):  # the whole answer in one read: framed when it is asked for
             self._unframed = data
             self.state = State.DONE
             return
-        self._parser.feed(data)
+        parser = self._reader()
+        parser.feed(data)
         while self.state is not State.DONE:
-            message = self._parser.next_message()
+            message = parser.next_message()
             if message is None:
                 break
             self._handle(message)
@@ -117,6 +123,13 @@ class Exchange:
                 raise GNTPProtocolError("the server closed the connection without answering")
             # Some servers (growl-for-linux) close after -OK and never call back.
             self.state = State.DONE
+
+    def _reader(self) -> ResponseParser:
+        if self._parser is None:
+            self._parser = ResponseParser(
+                password=self._password, max_size=self.max_response_size
+            )
+        return self._parser
 
     def _answered(self, message: ResponseMessage) -> None:
         if message.message_type == "-CALLBACK":

@@ -47,9 +47,10 @@ _TEXT = "notification-text"
 class Headers(Mapping[str, str]):
     """Read-only, case-insensitive header mapping that keeps the names as received."""
 
-    __slots__ = ("_index", "_items")
+    __slots__ = ("_index", "_items", "_text")
 
     def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
+        self._text: str | None = None
         self._items = tuple(items)
         self._index: dict[str, str] = {}
         for name, value in self._items:
@@ -58,7 +59,16 @@ class Headers(Mapping[str, str]):
     @classmethod
     def parse(cls, text: str) -> Headers:
         """The headers of one block of ``Name: value`` lines (lines without a colon are
-        ignored, as servers do); one pass, for every response a client reads."""
+        ignored, as servers do). Read on first use: most answers a client gets are only
+        checked for being an -OK."""
+        headers = cls.__new__(cls)
+        headers._text = text
+        return headers
+
+    def _read(self) -> None:
+        text = self._text  # None: another thread read it meanwhile (set last, below)
+        if text is None:
+            return
         items = []
         index: dict[str, str] = {}
         for line in text.split("\r\n"):
@@ -69,29 +79,36 @@ class Headers(Mapping[str, str]):
                     value = value.strip(" \t")
                     items.append((name, value))
                     index.setdefault(name.lower(), value)
-        headers = cls.__new__(cls)
-        headers._items = tuple(items)
-        headers._index = index
-        return headers
+        self._items = tuple(items)
+        self._index = index
+        self._text = None
 
     def __getitem__(self, name: str) -> str:
+        if self._text is not None:
+            self._read()
         return self._index[name.lower()]
 
     def __contains__(self, name: object) -> bool:
+        if self._text is not None:
+            self._read()
         return isinstance(name, str) and name.lower() in self._index
 
     def __iter__(self) -> Iterator[str]:
         seen = set()
-        for name, _ in self._items:
+        for name, _ in self.items_raw():
             if name.lower() not in seen:
                 seen.add(name.lower())
                 yield name
 
     def __len__(self) -> int:
+        if self._text is not None:
+            self._read()
         return len(self._index)
 
     def items_raw(self) -> tuple[tuple[str, str], ...]:
         """Every line as received, repeats included (a strict server rejects those)."""
+        if self._text is not None:
+            self._read()
         return self._items
 
     def __repr__(self) -> str:

@@ -190,6 +190,38 @@ class ResponseMessage(NamedTuple):
     info: _Info | None = None  # set when the body is encrypted
 
 
+def frame_response(chunk: bytes) -> ResponseMessage:
+    """Type a message cut from the stream (``chunk``: the bytes before its blank line).
+    Raises GNTPProtocolError for what no server sends (not GNTP, a request type)."""
+    head, _, rest = chunk.partition(b"\r\n")
+    message_type = _PLAIN_RESPONSE_LINES.get(head)
+    if message_type is not None:  # what real servers send: a dict lookup
+        return ResponseMessage(message_type, rest)
+    info = _parse_info(head, _unreadable, strict=False)
+    if info.message_type not in RESPONSE_TYPES:
+        raise GNTPProtocolError(f"unexpected response type {info.message_type!r}")
+    return ResponseMessage(info.message_type, rest, info if info.encryption else None)
+
+
+def read_response(message: ResponseMessage, password: str | None) -> Response:
+    """The message's headers, decrypted (with ``password``) when it came encrypted."""
+    if message.info is None:
+        text = message.body.decode("utf-8", errors="replace")
+    else:
+        text = _decrypt_response(message.info, message.body, password)
+    return RESPONSE_TYPES[message.message_type](message.message_type, Headers.parse(text))
+
+
+def _decrypt_response(info: _Info, chunk: bytes, password: str | None) -> str:
+    if not password or not info.hash_algorithm:
+        raise GNTPProtocolError("the server encrypted its response and no key is known")
+    key = derive_key(password, info.hash_algorithm, info.salt)
+    try:
+        return _decrypt_text(info, key, chunk)
+    except ValueError as exc:
+        raise GNTPProtocolError(f"could not decrypt the response: {exc}") from None
+
+
 class ResponseParser:
     """Parses what a server sends back; ``password`` decrypts an encrypted reply.
 
@@ -208,11 +240,6 @@ class ResponseParser:
     def feed(self, data: bytes) -> None:
         self._buf.feed(data)
 
-    @property
-    def buffered(self) -> bool:
-        """Bytes fed and not yet taken as a message."""
-        return bool(self._buf.data)
-
     def next_message(self) -> ResponseMessage | None:
         """The next whole message, framed and typed but not read; None: need more bytes.
         Raises GNTPProtocolError for what no server sends (not GNTP, a request type)."""
@@ -225,36 +252,15 @@ class ResponseParser:
         if chunk is None:
             return None
         buf.consumed = 0
-        head, _, rest = chunk.partition(b"\r\n")
-        message_type = _PLAIN_RESPONSE_LINES.get(head)
-        if message_type is not None:  # what real servers send: a dict lookup
-            return ResponseMessage(message_type, rest)
-        info = _parse_info(head, _unreadable, strict=False)
-        if info.message_type not in RESPONSE_TYPES:
-            raise GNTPProtocolError(f"unexpected response type {info.message_type!r}")
-        return ResponseMessage(info.message_type, rest, info if info.encryption else None)
+        return frame_response(chunk)
 
     def read(self, message: ResponseMessage) -> Response:
         """The message's headers, decrypted when it came encrypted."""
-        if message.info is None:
-            text = message.body.decode("utf-8", errors="replace")
-        else:
-            text = self._decrypt(message.info, message.body)
-        return RESPONSE_TYPES[message.message_type](message.message_type, Headers.parse(text))
+        return read_response(message, self._password)
 
     def next_response(self) -> Response | None:
         message = self.next_message()
         return None if message is None else self.read(message)
-
-    def _decrypt(self, info: _Info, chunk: bytes) -> str:
-        if not self._password or not info.hash_algorithm:
-            raise GNTPProtocolError("the server encrypted its response and no key is known")
-        key = derive_key(self._password, info.hash_algorithm, info.salt)
-        try:
-            return _decrypt_text(info, key, chunk)
-        except ValueError as exc:
-            raise GNTPProtocolError(f"could not decrypt the response: {exc}") from None
-
 
 @dataclass
 class ReceivedRequest:

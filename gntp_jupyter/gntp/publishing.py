@@ -129,9 +129,19 @@ class PublisherBase:
         self.options = options
         self.headers = make_headers(headers)
         self.name = name
-        self.events = _events(events)
+        self.events = events  # type: ignore[assignment]  # the setter normalises
         self.icon = icon
         self.register_request()  # validate now, not on first send
+
+    @property
+    def events(self) -> tuple[Event, ...]:
+        """The notification types (set it to Events or names; register again after)."""
+        return self._events
+
+    @events.setter
+    def events(self, events: Sequence[Event | str] | Event | str) -> None:
+        self._events = _events(events)
+        self._event_names = frozenset(e.name for e in self._events)
 
     def __repr__(self) -> str:
         names = ", ".join(e.name for e in self.events)
@@ -147,7 +157,7 @@ class PublisherBase:
         headers: Mapping[str, object] | None = None,
     ) -> NotifyRequest:
         name = event.name if isinstance(event, Event) else event
-        if name not in {e.name for e in self.events}:
+        if name not in self._event_names:
             raise GNTPValidationError(
                 f"{name!r} is not one of this publisher's events: "
                 f"{', '.join(e.name for e in self.events)}"

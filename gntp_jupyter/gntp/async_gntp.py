@@ -7,18 +7,20 @@ loop (``sock_connect``/``sock_recv``; a host name is looked up with ``loop.getad
 so it runs on any asyncio loop, Tornado's in a Jupyter kernel included; :class:`AsyncResource`
 is an icon fetched from a URL with Tornado's ``AsyncHTTPClient``.
 
-**At most** :data:`MAX_IN_FLIGHT` **(4) requests from one loop to one server (host and port
+**At most** :data:`MAX_IN_FLIGHT` **(64) requests from one loop to one server (host and port
 as given) at once;** the rest wait their turn on the loop, first come first served, their
-deadline running (one that runs out raises GNTPTimeoutError, never having connected). A
-place is freed at the answer: a socket kept open for a callback holds none. Why: desktop
-GNTP servers handle one notification at a time — growl-for-linux opens a thread per
-connection and commits each notification to sqlite (four fdatasyncs) under one lock — so
-two in flight already keep one busy while the next connects, and more only add threads and
-sockets (a thousand gathered publishes would otherwise open a thousand). Measured on this
-loopback (1,000 notifications, a sender with 64 in flight, rounds alternating with the
-blocking client): growl-for-linux took 1.03× the blocking client's rate with 2 or 4 in
-flight, 1.00× with 8, 0.99× with 16 (median of 15 rounds); our receiver, which batches
-what arrives together, 1.16× with 4, 1.31× with 8 and 1.56× with 64 (7 rounds).
+deadline running (one that runs out raises GNTPTimeoutError, never having connected); a
+socket kept open for a callback holds no place. It is a bound, not a tuning: without it,
+``gather()`` of a thousand publishes opens a thousand sockets at once (and growl-for-linux,
+a thread per connection, a thousand threads). Measured on loopback (1,000 notifications,
+rounds alternating with the blocking client, median of 9), with 1, 2, 4, 8, 16 and 64 in
+flight growl-for-linux took 1.02, 1.11, 1.11, 1.07, 1.03 and 1.04× the blocking client's
+rate (it commits each notification to sqlite under one lock: concurrency changes little,
+and the machine's load moves the ratio by ±0.08 between sessions, this client spending
+~240 µs of CPU per send there against ~140 µs), our receiver, which batches what arrives
+together, 0.77, 1.11, 1.17, 1.27, 1.41 and 1.50×. A lower limit would not give
+growl-for-linux its 2–4: under a caller that keeps 64 in flight, a limit of 4 costs each
+request a second wait and came out at 0.94× against 0.99× with none binding (11 rounds).
 
 When ``AsyncPublisher.register()`` / ``publish()`` and ``AsyncSubscriber.subscribe()``
 run — the rule: **a call runs at once only when its result is discarded (an expression
@@ -108,7 +110,7 @@ T = TypeVar("T")
 _READ_SIZE = 65536
 #: Requests one loop has in flight to one server (host and port as given) at most; the
 #: rest wait their turn on the loop, their deadlines running (see the module doc).
-MAX_IN_FLIGHT = 4
+MAX_IN_FLIGHT = 64
 #: Seconds an icon fetch may take (connect and whole request).
 FETCH_TIMEOUT = 10.0
 _CACHE_ENTRIES = 64
@@ -240,21 +242,24 @@ class _Lane:
         """Wait until a request in flight leaves its place to this one; GNTPTimeoutError
         if ``deadline`` (loop time) comes first."""
         turn: asyncio.Future[None] = loop.create_future()
+        timer = loop.call_at(deadline, _expire, turn)  # lighter than a timeout block
         self.waiting.append(turn)
         try:
-            await _by(deadline, turn)
+            await turn
         except BaseException as exc:
-            if turn.done() and not turn.cancelled():
+            if turn.done() and not turn.cancelled() and turn.exception() is None:
                 self.leave()  # the place came as this request gave up: pass it on
-            elif turn in self.waiting:  # (leave() may have dropped it, cancelled)
+            elif turn in self.waiting:  # (leave() may have dropped it, if done)
                 self.waiting.remove(turn)
-            if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
+            if isinstance(exc, _Expired):
                 raise GNTPTimeoutError(
                     f"{o.address} sent no answer within "
                     f"{format_seconds(o.timeout.response)}: the request was still "
                     f"waiting behind the {MAX_IN_FLIGHT} in flight to it"
                 ) from None
             raise
+        finally:
+            timer.cancel()
 
     def leave(self) -> None:
         """A request is done: the first in line takes its place."""
@@ -269,6 +274,15 @@ class _Lane:
 
 
 _lanes: dict[tuple[asyncio.AbstractEventLoop, str, int], _Lane] = {}
+
+
+class _Expired(Exception):
+    """A request's deadline passed while it waited for its turn."""
+
+
+def _expire(turn: asyncio.Future[None]) -> None:
+    if not turn.done():
+        turn.set_exception(_Expired())
 
 
 if sys.version_info >= (3, 11):

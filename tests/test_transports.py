@@ -2,7 +2,7 @@
 
 Every behaviour here is written once and runs twice: ``transport`` is "sync" (Publisher,
 Subscriber, GNTPClient on blocking sockets) or "async" (AsyncPublisher, AsyncSubscriber,
-AsyncGNTPClient on Tornado/asyncio). The adapter gives both the same blocking face: the
+AsyncGNTPClient on the asyncio loop). The adapter gives both the same blocking face: the
 sync transport is called directly; the async one is awaited (``await p.publish(...)``) on
 an event loop of its own in a thread, which keeps running between calls, so socket
 callbacks arrive there as they would in an application. Only public API is used.

@@ -16,15 +16,18 @@ import subprocess
 import sys
 import threading
 import uuid
+from collections.abc import Callable
 
 import pytest
 from icon_server import IconServer, png
 
 from gntp_jupyter.gntp import (
     CallbackResponse,
+    ClientOptions,
     Event,
     GNTPConnectionRefused,
     GNTPResourceError,
+    GNTPTimeoutError,
     GNTPValidationError,
     NotifyRequest,
     RegisterRequest,
@@ -75,6 +78,175 @@ async def test_socket_callback_is_dispatched_on_the_loop(receiver_factory, same_
     assert ok.action == "NOTIFY"
     await asyncio.wait_for(arrived.wait(), 5)
     assert seen == [("CLICKED", "ctx-1", True)]
+
+
+# --- AsyncGNTPClient: at most MAX_IN_FLIGHT requests per server --------------------------------
+
+OK_NOTIFY = b"GNTP/1.0 -OK NONE\r\nResponse-Action: NOTIFY\r\n\r\n"
+
+
+class GatedServer:
+    """A GNTP server on the test's loop that answers ``-OK`` only when ``release`` says so,
+    and counts the connections it holds at once (``peak``).
+
+    ``release(server)`` is asked whenever a request has been read; it returns how many of
+    the held requests to answer now (oldest first).
+    """
+
+    def __init__(self, release: Callable[[GatedServer], int]) -> None:
+        self.release = release
+        self.open = self.peak = self.accepted = self.answered = 0
+        self.held: list[asyncio.Future[None]] = []
+
+    async def __aenter__(self) -> GatedServer:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.host, self.port = "127.0.0.1", self.server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.answer(len(self.held))
+        self.server.close()
+        await self.server.wait_closed()
+
+    def answer(self, count: int) -> None:
+        for turn in self.held[:count]:
+            if not turn.done():
+                turn.set_result(None)
+        del self.held[:count]
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.accepted += 1
+        self.open += 1
+        self.peak = max(self.peak, self.open)
+        try:
+            await reader.readuntil(b"\r\n\r\n")
+            turn = asyncio.get_running_loop().create_future()
+            self.held.append(turn)
+            self.answer(self.release(self))
+            await turn
+            writer.write(OK_NOTIFY)
+            self.answered += 1
+        except (OSError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            self.open -= 1
+            writer.close()
+
+
+def hold_all(server: GatedServer) -> int:
+    return 0  # the test answers with server.answer()
+
+
+async def until(predicate: Callable[[], bool], what: str) -> None:
+    """Let the loop run until ``predicate()`` (bounded: a broken client fails, not hangs)."""
+    for _ in range(1000):
+        if predicate():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"never happened: {what}")
+
+
+def lanes_of(loop: asyncio.AbstractEventLoop) -> list[object]:
+    return [key for key in async_gntp._lanes if key[0] is loop]
+
+
+@asyncio_test
+async def test_at_most_max_in_flight_requests_reach_one_server() -> None:
+    limit, total = async_gntp.MAX_IN_FLIGHT, 3 * async_gntp.MAX_IN_FLIGHT + 2
+
+    def in_batches(server: GatedServer) -> int:
+        # Answer once as many are held as the limit allows (fewer for the last batch): a
+        # client without the limit would have opened all of them long before.
+        batch = min(limit, total - server.answered)
+        return batch if len(server.held) >= batch else 0
+
+    async with GatedServer(in_batches) as server:
+        client = AsyncGNTPClient(host=server.host, port=server.port, timeout=30)
+        requests = [NotifyRequest("Lanes", "e", f"n{i}") for i in range(total)]
+        results = await asyncio.gather(*(client.process_request(r) for r in requests))
+    assert [r.action for r in results] == ["NOTIFY"] * total
+    assert (server.peak, server.accepted) == (limit, total)
+    assert lanes_of(asyncio.get_running_loop()) == []
+
+
+@asyncio_test
+async def test_a_waiting_request_keeps_its_deadline_and_other_servers_do_not_wait(
+    receiver,
+) -> None:
+    limit = async_gntp.MAX_IN_FLIGHT
+    async with GatedServer(hold_all) as server:
+        patient = AsyncGNTPClient(host=server.host, port=server.port, timeout=30)
+        in_flight = [asyncio.create_task(patient.process_request(
+            NotifyRequest("Lanes", "e", f"held {i}"))) for i in range(limit)]
+        await until(lambda: len(server.held) == limit, "the first requests are held")
+        # Another client of the same server shares its lane, and waits behind them.
+        hasty = AsyncGNTPClient(host=server.host, port=server.port, timeout=0.3)
+        with pytest.raises(GNTPTimeoutError, match=rf"within 0\.3 s: the request was "
+                                                   rf"still waiting behind the {limit} in"):
+            await hasty.process_request(NotifyRequest("Lanes", "e", "in line"))
+        assert server.accepted == limit  # it never connected
+        # Another server is another lane.
+        other = AsyncGNTPClient(host=receiver.host, port=receiver.port, timeout=5)
+        await other.process_request(RegisterRequest("Lanes", (Event("e"),)))
+        server.answer(limit)
+        assert [r.action for r in await asyncio.gather(*in_flight)] == ["NOTIFY"] * limit
+    assert lanes_of(asyncio.get_running_loop()) == []
+
+
+@asyncio_test
+async def test_a_cancelled_wait_gives_up_its_place() -> None:
+    limit = async_gntp.MAX_IN_FLIGHT
+    async with GatedServer(hold_all) as server:
+        client = AsyncGNTPClient(host=server.host, port=server.port, timeout=30)
+
+        def send(title: str) -> asyncio.Task:
+            return asyncio.create_task(client.process_request(NotifyRequest("L", "e", title)))
+
+        in_flight = [send(f"held {i}") for i in range(limit)]
+        await until(lambda: len(server.held) == limit, "the first requests are held")
+        given_up, behind = send("given up"), send("behind")
+        await asyncio.sleep(0)
+        given_up.cancel()
+        server.answer(1)
+        await until(lambda: len(server.held) == limit, "the one behind takes the place")
+        server.answer(limit)
+        await asyncio.gather(*in_flight, behind)
+        assert given_up.cancelled() and server.accepted == limit + 1
+    assert lanes_of(asyncio.get_running_loop()) == []
+
+
+@asyncio_test
+async def test_a_place_handed_to_a_request_cancelled_before_it_runs_is_passed_on() -> None:
+    """The race no server can stage: the place is handed over, then the waiter is
+    cancelled before it runs again."""
+    loop = asyncio.get_running_loop()
+    lane = async_gntp._Lane.of(loop, "lane.test", 1)
+    lane.in_flight = async_gntp.MAX_IN_FLIGHT
+    options = ClientOptions.build(host="lane.test", port=1)
+    first = asyncio.create_task(lane.wait_turn(loop, loop.time() + 5, options))
+    second = asyncio.create_task(lane.wait_turn(loop, loop.time() + 5, options))
+    await asyncio.sleep(0)
+    lane.leave()  # the place goes to the first in line...
+    first.cancel()  # ...which gives up before it could use it
+    await second  # so the second gets it
+    assert first.cancelled()
+    assert lane.in_flight == async_gntp.MAX_IN_FLIGHT and not lane.waiting
+    for _ in range(async_gntp.MAX_IN_FLIGHT):
+        lane.leave()
+    assert lanes_of(loop) == []
+
+
+@asyncio_test
+async def test_sockets_kept_open_for_callbacks_hold_no_place(receiver_factory) -> None:
+    server = receiver_factory(callback="CLICKED", callback_delay=60)
+    client = AsyncGNTPClient(host=server.host, port=server.port, timeout=5)
+    await client.process_request(RegisterRequest("Cb", (Event("e"),)))
+    callback = SocketCallback(on_click=lambda response: None)
+    for i in range(async_gntp.MAX_IN_FLIGHT + 2):  # each would wait for the one before
+        request = NotifyRequest("Cb", "e", f"n{i}", callback_context=f"c{i}",
+                                callback_context_type="string")
+        assert (await client.process_request(request, callback)).action == "NOTIFY"
+    assert lanes_of(asyncio.get_running_loop()) == []
 
 
 # --- AsyncResource -------------------------------------------------------------------------

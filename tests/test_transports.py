@@ -2,7 +2,7 @@
 
 Every behaviour here is written once and runs twice: ``transport`` is "sync" (Publisher,
 Subscriber, GNTPClient on blocking sockets) or "async" (AsyncPublisher, AsyncSubscriber,
-AsyncGNTPClient on Tornado/asyncio). The adapter gives both the same blocking face: the
+AsyncGNTPClient on the asyncio loop). The adapter gives both the same blocking face: the
 sync transport is called directly; the async one is awaited (``await p.publish(...)``) on
 an event loop of its own in a thread, which keeps running between calls, so socket
 callbacks arrive there as they would in an application. Only public API is used.
@@ -31,6 +31,7 @@ from gntp_jupyter.gntp import (
     Event,
     GNTPAuthError,
     GNTPClient,
+    GNTPConnectionError,
     GNTPConnectionRefused,
     GNTPError,
     GNTPProtocolError,
@@ -557,6 +558,14 @@ def test_ipv6_loopback(transport, receiver_factory):
     assert [n.title for n in server.wait_for(1)] == ["over v6"]
 
 
+def test_a_host_name_is_looked_up(transport, receiver):
+    """"localhost" may give ::1 first, where nothing listens: the next address is tried."""
+    p = transport.publisher(host="localhost", port=receiver.port, timeout=5)
+    p.register()
+    p.publish("done", "by name")
+    assert [n.title for n in receiver.wait_for(1)] == ["by name"]
+
+
 def test_a_refusal_sent_while_the_request_is_still_written_is_reported(transport,
                                                                        refusing_server):
     p = transport.publisher(refusing_server, timeout=5)
@@ -581,6 +590,7 @@ FAILURES = {
     "closes mid-response": GNTPProtocolError,
     "connection refused": GNTPConnectionRefused,
     "black-holed host": GNTPTimeoutError,
+    "unresolvable host": GNTPConnectionError,
 }
 
 
@@ -595,6 +605,9 @@ def test_both_transports_fail_alike(both_transports, receiver_factory, black_hol
         target = {**_address(receiver_factory(mode=modes[case])), "timeout": fast}
     elif case == "connection refused":
         target = {"host": "127.0.0.1", "port": closed_port}
+    elif case == "unresolvable host":
+        # A 64-character label is refused by the IDNA codec: no DNS query leaves the machine.
+        target = {"host": f"{'a' * 64}.invalid", "port": closed_port}
     else:
         target = {"host": black_hole[0], "port": black_hole[1],
                   "timeout": Timeout(connect=60, response=0.3)}

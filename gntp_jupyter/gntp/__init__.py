@@ -6,7 +6,7 @@ Layers, bottom up — read them in this order:
 - :mod:`.security`: key hashing and encryption. :mod:`.headers`: one header line.
 - :mod:`.encoding` / :mod:`.parsing`: values to bytes and back, no I/O.
 - :mod:`.exchange`: one request/response(/callback) conversation, no I/O.
-- :mod:`.client` (blocking sockets) and :mod:`.async_gntp` (Tornado/asyncio):
+- :mod:`.client` (blocking sockets) and :mod:`.async_gntp` (sockets on the asyncio loop):
   thin transports around an Exchange, plus Publisher / Subscriber; what they share
   (read loop, error mapping) is :mod:`._transport`, the 401/402 retry :mod:`.publishing`.
 - :mod:`.receiver`: a GNTP server of our own, for tests and for checking reachability.

@@ -101,31 +101,26 @@ def _is_timeout(exc: BaseException) -> bool:
     return asyncio is not None and isinstance(exc, asyncio.TimeoutError)
 
 
-def _real_error(exc: BaseException) -> BaseException:
-    """The socket error behind a wrapper (Tornado's StreamClosedError keeps it in
-    ``real_error``)."""
-    return getattr(exc, "real_error", None) or exc
-
-
 def raise_connect_error(options: ClientOptions, caught: Exception) -> NoReturn:
     """Raise the GNTPError that says what to do about a failed TCP connect. Call it in
     the ``except`` block that caught ``caught`` (a plain call, not a context manager:
     this runs on every send's path)."""
     if isinstance(caught, GNTPError):
         raise caught
-    exc = _real_error(caught)
-    if isinstance(exc, ConnectionRefusedError):
+    if isinstance(caught, ConnectionRefusedError):
         raise GNTPConnectionRefused(options.host, options.port) from None
-    if _is_timeout(exc):
+    if _is_timeout(caught):
         raise GNTPTimeoutError(
             f"could not connect to {options.address} within "
             f"{format_seconds(options.timeout.connect_limit)} — "
             "is the host up and the port open in its firewall?"
         ) from None
-    if isinstance(exc, socket.gaierror):
-        raise GNTPConnectionError(f"cannot resolve {options.host!r}: {exc.strerror}") from None
-    if isinstance(exc, OSError):
-        raise GNTPConnectionError(f"cannot connect to {options.address}: {exc}") from exc
+    if isinstance(caught, socket.gaierror):
+        raise GNTPConnectionError(f"cannot resolve {options.host!r}: {caught.strerror}") from None
+    if isinstance(caught, UnicodeError):  # a name the IDNA codec refuses (a label too long)
+        raise GNTPConnectionError(f"cannot resolve {options.host!r}: {caught}") from None
+    if isinstance(caught, OSError):
+        raise GNTPConnectionError(f"cannot connect to {options.address}: {caught}") from caught
     raise caught
 
 
@@ -139,7 +134,7 @@ def raise_exchange_error(options: ClientOptions, caught: Exception) -> NoReturn:
         raise response_timeout_error(options) from None
     if isinstance(caught, OSError):
         raise GNTPConnectionError(
-            f"connection to {options.address} failed: {_real_error(caught)}"
+            f"connection to {options.address} failed: {caught}"
         ) from caught
     raise caught
 

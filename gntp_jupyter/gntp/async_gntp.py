@@ -82,7 +82,7 @@ from ._transport import (
     response_timeout_error,
 )
 from .callbacks import SocketCallback
-from .client import ip_address_family
+from .client import answered_anyway, begin_connect, ip_address_family
 from .exceptions import GNTPError, GNTPResourceError, GNTPTimeoutError, GNTPValidationError
 from .exchange import Exchange, State
 from .headers import parse_int
@@ -322,31 +322,14 @@ async def _connect(
 async def _connect_to(
     loop: asyncio.AbstractEventLoop, family: int, address: tuple[Any, ...], deadline: float
 ) -> socket.socket:
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        sock.setblocking(False)
+    sock, connected = begin_connect(family, address)
+    if not connected:
         try:
-            sock.connect(address)
-        except BlockingIOError:
-            # On loopback the handshake is over when connect() returns (or refused):
-            # asking costs two syscalls; waiting for writability, two loop iterations.
-            error = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-            if error:
-                raise OSError(error, f"Connect call failed {address}") from None
-            if not _connected(sock):
-                await _by(deadline, loop.sock_connect(sock, address))
-    except BaseException:
-        sock.close()
-        raise
+            await _by(deadline, loop.sock_connect(sock, address))
+        except BaseException:
+            sock.close()
+            raise
     return sock
-
-
-def _connected(sock: socket.socket) -> bool:
-    try:
-        sock.getpeername()
-    except OSError:  # ENOTCONN: the handshake is still going on
-        return False
-    return True
 
 
 async def _converse(
@@ -361,7 +344,7 @@ async def _converse(
     except BlockingIOError:
         sent = 0
     except OSError:  # the server hung up already: did it answer first?
-        if not _answered_anyway(sock, exchange):
+        if not answered_anyway(sock, exchange):
             raise
         return
     if sent == len(data):
@@ -377,19 +360,6 @@ async def _converse(
         await asyncio.wait((writing,))
         if not writing.cancelled():
             writing.exception()
-
-
-def _answered_anyway(sock: socket.socket, exchange: Exchange) -> bool:
-    """Read what already arrived (after a failed write); never waits."""
-    while exchange.state is State.AWAITING_RESPONSE:
-        try:
-            chunk = sock.recv(_READ_SIZE)
-        except OSError:
-            break
-        if not chunk:
-            break
-        exchange.receive_data(chunk)
-    return exchange.state is not State.AWAITING_RESPONSE
 
 
 async def _read_while(

@@ -18,7 +18,7 @@ import socket
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from typing import cast
+from typing import Any, cast
 
 from ._transport import (
     drive,
@@ -158,15 +158,38 @@ def _start_connection(host: str, port: int, timeout: float) -> tuple[socket.sock
         sock = socket.create_connection((host, port), timeout=timeout)
         sock.setblocking(False)
         return sock, True
+    return begin_connect(family, (host, port))
+
+
+def begin_connect(
+    family: socket.AddressFamily | int, address: tuple[Any, ...]
+) -> tuple[socket.socket, bool]:
+    """A non-blocking socket whose connect to ``address`` has begun, and whether it has
+    completed; shared by the sync and async transports. Raises what a connect that
+    failed at once raised (refused, ...). On loopback the handshake is over when
+    ``connect()`` returns: asking (two syscalls) saves waiting for writability."""
     sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setblocking(False)
-    error = sock.connect_ex((host, port))
-    if error in (0, errno.EISCONN):
-        return sock, True
-    if error in (errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EAGAIN):
-        return sock, False
-    sock.close()
-    raise OSError(error, os.strerror(error))  # OSError picks the subclass: refused, ...
+    try:
+        sock.setblocking(False)
+        error = sock.connect_ex(address)
+        if error in (errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EAGAIN):
+            error = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            if not error:
+                return sock, _connected(sock)
+        if error and error != errno.EISCONN:
+            raise OSError(error, os.strerror(error))  # OSError picks the subclass
+    except BaseException:
+        sock.close()
+        raise
+    return sock, True
+
+
+def _connected(sock: socket.socket) -> bool:
+    try:
+        sock.getpeername()
+    except OSError:  # ENOTCONN: the handshake is still going on
+        return False
+    return True
 
 
 def _finish_connect(sock: socket.socket, deadline: float) -> None:
@@ -206,7 +229,7 @@ def _send_and_read(sock: socket.socket, exchange: Exchange, deadline: float) -> 
         except BlockingIOError:
             pass
         except OSError:
-            if not _answered_anyway(sock, exchange):
+            if not answered_anyway(sock, exchange):
                 raise
             return
         if sent == len(data):
@@ -218,9 +241,17 @@ def _send_and_read(sock: socket.socket, exchange: Exchange, deadline: float) -> 
                 return  # answered (refused) before reading everything
 
 
-def _answered_anyway(sock: socket.socket, exchange: Exchange) -> bool:
-    """The server hung up mid-request: did it answer first (its -ERROR, say)?"""
-    _drain(sock, exchange)
+def answered_anyway(sock: socket.socket, exchange: Exchange) -> bool:
+    """The server hung up mid-request: did it answer first (its -ERROR, say)? Reads what
+    already arrived and never waits; shared by the sync and async transports."""
+    while exchange.state is State.AWAITING_RESPONSE:
+        try:
+            chunk = sock.recv(_READ_SIZE)
+        except OSError:
+            break
+        if not chunk:
+            break
+        exchange.receive_data(chunk)
     return exchange.state is not State.AWAITING_RESPONSE
 
 
@@ -230,18 +261,6 @@ def _receive(sock: socket.socket, exchange: Exchange) -> None:
     except BlockingIOError:
         return
     exchange.receive_data(chunk)
-
-
-def _drain(sock: socket.socket, exchange: Exchange) -> None:
-    """Read what already arrived (after a failed write); never waits."""
-    while exchange.state is State.AWAITING_RESPONSE:
-        try:
-            chunk = sock.recv(_READ_SIZE)
-        except OSError:
-            return
-        if not chunk:
-            return
-        exchange.receive_data(chunk)
 
 
 class CallbackWaiter:

@@ -24,7 +24,12 @@ from gntp_jupyter.gntp import (
     Security,
     SubscribeRequest,
 )
-from gntp_jupyter.gntp.encoding import encode_message, encode_request, encode_response
+from gntp_jupyter.gntp.encoding import (
+    PlainNotify,
+    encode_message,
+    encode_request,
+    encode_response,
+)
 
 PASSWORD = "s3cret pässword"
 SALT = bytes.fromhex("00112233445566778899AABBCCDDEEFF")
@@ -170,8 +175,6 @@ def test_notify_with_url_callback_golden_bytes() -> None:
         b"Notification-ID: n-2\r\n"
         b"Notification-Title: T\r\n"
         b"Notification-Text: \r\n"
-        b"Notification-Sticky: False\r\n"
-        b"Notification-Priority: 0\r\n"
         b"Notification-Callback-Target: https://example.org/x?a=1\r\n"
         b"\r\n"
     )
@@ -240,7 +243,7 @@ def test_booleans_are_True_and_False() -> None:
     on = encode_request(NotifyRequest("A", "e", "T", sticky=True))
     off = encode_request(NotifyRequest("A", "e", "T", sticky=False))
     assert "Notification-Sticky: True" in header_lines(on)
-    assert "Notification-Sticky: False" in header_lines(off)
+    assert not any(line.startswith("Notification-Sticky") for line in header_lines(off))
     reg = encode_request(RegisterRequest("A", (Event("a"), Event("b", enabled=False)))).decode()
     assert "Notification-Enabled: True\r\n" in reg
     assert "Notification-Enabled: False\r\n" in reg
@@ -467,3 +470,35 @@ def test_iv_is_redrawn_when_ciphertext_would_break_framing(enc: str, flaw: str) 
     assert chunk == good_ct
     # The binary section uses the same (final) IV as the header chunk.
     assert ref_decrypt(enc, key, good_iv, found[0][2]) == b"icon"
+
+
+# -- the plain NOTIFY template ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(("title", "text"), [
+    ("Training finished", "loss 0.031"), ("Zürich ☃", ""), ("a" * 700, "b" * 100),
+])
+def test_plain_notify_fills_in_what_encode_request_would_send(title: str, text: str) -> None:
+    headers = (("X-Kernel", "k-1"), ("Origin-Machine-Name", "box"))
+    data = PlainNotify("My App", "done", headers).encode("n-7", title, text)
+    request = NotifyRequest("My App", "done", title, text, notification_id="n-7",
+                            headers=headers)
+    assert data is not None  # these are what the template is for
+    assert data == encode_request(request)
+
+
+@pytest.mark.parametrize(("title", "text"), [
+    ("", "x"), ("   ", "x"), ("line\none", "x"), ("T", "tab\tand\rCR"), ("T", "\x00"),
+    (3, "x"), ("T", None), ("T", "x" * 1000),
+])
+def test_plain_notify_leaves_anything_unusual_to_encode_request(title, text) -> None:
+    # Rewritten (control characters), refused (empty, not text) or long enough to
+    # need padding: the general path decides.
+    assert PlainNotify("App", "done").encode("n-1", title, text) is None
+
+
+def test_plain_notify_checks_its_names_as_a_request_would() -> None:
+    with pytest.raises(GNTPValidationError, match="application name"):
+        PlainNotify(" ", "done")
+    with pytest.raises(GNTPValidationError, match="event name"):
+        PlainNotify("App", "")

@@ -42,8 +42,7 @@ def test_data_is_the_request_key_hashed_with_the_password() -> None:
     assert exchange.data == (
         f"GNTP/1.0 NOTIFY NONE SHA256:{key_hash}.{salt.hex().upper()}\r\n".encode()
         + b"Application-Name: App\r\nNotification-Name: done\r\nNotification-ID: n-1\r\n"
-        b"Notification-Title: title\r\nNotification-Text: \r\nNotification-Sticky: False\r\n"
-        b"Notification-Priority: 0\r\n\r\n"
+        b"Notification-Title: title\r\nNotification-Text: \r\n\r\n"
     )
     assert exchange.state is State.AWAITING_RESPONSE
     assert not exchange.expects_callback

@@ -52,7 +52,8 @@ def test_allowed_custom_headers(name: str) -> None:
 @pytest.mark.parametrize("priority", [-2, -1, 0, 1, 2])
 def test_priority_range(priority: int) -> None:
     request = NotifyRequest("A", "e", "T", priority=priority)
-    assert ("Notification-Priority", priority) in request.blocks()[0]
+    sent = dict(request.blocks()[0]).get("Notification-Priority", 0)  # 0 goes unsaid
+    assert sent == priority
 
 
 @pytest.mark.parametrize("priority", [-3, 3, 100, True, 1.0, "1", None])
@@ -184,3 +185,60 @@ def test_a_notification_gets_a_fresh_version_4_uuid_as_its_id() -> None:
         parsed = uuid.UUID(hex=notification_id)
         assert parsed.hex == notification_id
         assert (parsed.version, parsed.variant) == (4, uuid.RFC_4122)
+
+
+# -- what publish() sends ------------------------------------------------------------------
+
+
+def _header(data: bytes, name: str) -> str | None:
+    for line in data.decode().split("\r\n"):
+        if line.startswith(f"{name}: "):
+            return line.split(": ", 1)[1]
+    return None
+
+
+def test_a_plain_notification_is_sent_from_the_events_template() -> None:
+    publisher = Publisher("A", ["e", "f"], headers={"X-Run": "1"})
+    data = publisher.notification(Event("e"), "Title", "text")
+    assert isinstance(data, bytes)
+    assert (_header(data, "Notification-Name"), _header(data, "X-Run")) == ("e", "1")
+    assert uuid.UUID(hex=_header(data, "Notification-ID")).version == 4
+    other = publisher.notification("e", "Title", "text")
+    assert _header(other, "Notification-ID") != _header(data, "Notification-ID")
+
+
+@pytest.mark.parametrize("options", [
+    {"id": "n-1"}, {"sticky": True}, {"priority": 1}, {"icon": "https://example.org/i.png"},
+    {"coalescing_id": "c"}, {"callback": "https://example.org"}, {"headers": {"X-A": "b"}},
+    {"callback": SocketCallback(context="ctx")},
+])
+def test_anything_more_than_a_title_and_text_is_a_request(options: dict) -> None:
+    request = Publisher("A", ["e"]).notification("e", "Title", "text", **options)
+    assert isinstance(request, NotifyRequest)
+
+
+def test_a_password_always_takes_the_encoder() -> None:
+    assert isinstance(Publisher("A", ["e"], password="pw").notification("e", "T"), NotifyRequest)
+
+
+@pytest.mark.parametrize(("event", "title", "options", "match"), [
+    ("other", "T", {}, "not one of this publisher's events"),
+    ("e", "", {}, "title"), ("e", "T", {"priority": 0.0}, "priority"),
+    ("e", "T", {"priority": 7}, "priority"),
+])
+def test_bad_arguments_get_the_requests_own_errors(event, title, options, match) -> None:
+    with pytest.raises(GNTPValidationError, match=match):
+        Publisher("A", ["e"]).notification(event, title, **options)
+
+
+def test_the_template_follows_the_publishers_name_headers_and_events() -> None:
+    publisher = Publisher("A", ["e"], headers={"X-Run": "1"})
+    publisher.notification("e", "T")
+    publisher.name = "B"
+    publisher.headers = (("X-Run", "2"),)
+    data = publisher.notification("e", "T")
+    assert (_header(data, "Application-Name"), _header(data, "X-Run")) == ("B", "2")
+    publisher.events = ["g"]  # type: ignore[assignment]
+    assert _header(publisher.notification("g", "T"), "Notification-Name") == "g"
+    with pytest.raises(GNTPValidationError, match="not one of this publisher's events"):
+        publisher.notification("e", "T")

@@ -544,6 +544,24 @@ def test_nothing_listening_is_connection_refused(transport, closed_port):
     assert (info.value.host, info.value.port) == ("127.0.0.1", closed_port)
 
 
+@pytest.mark.parametrize("event, title, options", [
+    ("done", "T", {"priority": 3}), ("done", "", {}), ("nope", "T", {}),
+    ("done", "T", {"callback": "not a url"}),
+])
+def test_bad_arguments_are_reported_as_such_whether_or_not_a_server_listens(
+        transport, receiver, closed_port, event, title, options):
+    # The sync publisher starts connecting before it builds the request: bad arguments
+    # must still win over a refused connect, and send nothing to a live server.
+    down = transport.publisher(host="127.0.0.1", port=closed_port, timeout=5)
+    up = transport.publisher(receiver)
+    up.register()
+    for publisher in (down, up):
+        with pytest.raises(GNTPValidationError):
+            publisher.publish(event, title, **options)
+    up.publish("done", "after")
+    assert [n.title for n in receiver.notifications] == ["after"]
+
+
 def test_ipv6_loopback(transport, receiver_factory):
     if not socket.has_ipv6:
         pytest.skip("no IPv6")

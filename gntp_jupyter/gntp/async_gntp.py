@@ -152,10 +152,11 @@ class AsyncGNTPClient:
         return f"<AsyncGNTPClient → {self.options.address}>"
 
     async def process_request(
-        self, request: Request, callback: SocketCallback | None = None, *,
+        self, request: Request | bytes, callback: SocketCallback | None = None, *,
         deadline: float | None = None,
     ) -> OKResponse:
-        """Send ``request``; return the ``-OK`` or raise the matching GNTPError.
+        """Send ``request`` (or a NOTIFY's bytes, see :class:`.PlainNotify`); return the
+        ``-OK`` or raise the matching GNTPError.
 
         With a ``callback`` and a request that asks for one, the socket stays open after
         ``-OK``: a task on this loop reads the ``-CALLBACK`` (up to ``timeout.callback``)
@@ -854,9 +855,10 @@ class AsyncPublisher(PublisherBase):
         return asyncio.get_running_loop().time() + self.options.timeout.response
 
     async def _send(
-        self, request: Request, callback: SocketCallback | None, deadline: float
+        self, request: Request | bytes, callback: SocketCallback | None, deadline: float
     ) -> OKResponse:
-        await _fetch_icons(request, deadline)
+        if type(request) is not bytes:
+            await _fetch_icons(request, deadline)
         return await self.client.process_request(request, callback, deadline=deadline)
 
     def publish(
@@ -872,7 +874,7 @@ class AsyncPublisher(PublisherBase):
         checked at the call (GNTPValidationError); when the sending runs: see the module
         doc.
         """
-        request = self.notify_request(
+        request = self.notification(
             event, title, text, id=id, sticky=sticky, priority=priority, icon=icon,
             coalescing_id=coalescing_id, callback=callback, headers=headers,
         )
@@ -889,16 +891,17 @@ class AsyncPublisher(PublisherBase):
 
         ``timeout.response`` bounds the whole call, icon fetches included.
         """
-        request = self.notify_request(
+        request = self.notification(
             event, title, text, id=id, sticky=sticky, priority=priority, icon=icon,
             coalescing_id=coalescing_id, callback=callback, headers=headers,
         )
         return await self._publish(request, callback)
 
-    async def _publish(self, request: NotifyRequest, callback: Callback) -> OKResponse:
+    async def _publish(self, request: NotifyRequest | bytes, callback: Callback) -> OKResponse:
         deadline = self._deadline()
         socket_cb = callback if isinstance(callback, SocketCallback) else None
-        await _fetch_icons(request, deadline)  # before the first send, as the sync twin
+        if type(request) is not bytes:  # bytes (a PlainNotify's) carry no icon
+            await _fetch_icons(request, deadline)  # before the first send, as the sync twin
         return await drive_async(
             self.publish_steps(request),
             functools.partial(self._send, callback=socket_cb, deadline=deadline),

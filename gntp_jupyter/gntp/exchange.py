@@ -59,11 +59,15 @@ class Exchange:
     )
 
     def __init__(
-        self, request: Request, security: Security = NO_SECURITY, *,
+        self, request: Request | bytes, security: Security = NO_SECURITY, *,
         max_response_size: int = DEFAULT_MAX_RESPONSE,
     ) -> None:
+        """``request``: a Request, or a NOTIFY already encoded (bytes from a
+        :class:`.PlainNotify`, which waits for no callback)."""
         self.request = request
-        self.data: bytes = encode_request(request, security)
+        self.data: bytes = (
+            request if type(request) is bytes else encode_request(request, security)
+        )
         self.expects_callback = (
             isinstance(request, NotifyRequest) and request.wants_socket_callback
         )

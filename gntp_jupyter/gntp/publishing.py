@@ -14,6 +14,7 @@ from collections.abc import Generator, Iterable, Mapping, Sequence
 from urllib.parse import urlsplit
 
 from .callbacks import SocketCallback
+from .encoding import PlainNotify
 from .exceptions import GNTPServerError, GNTPValidationError
 from .options import ClientOptions, Timeout
 from .requests import (
@@ -23,6 +24,7 @@ from .requests import (
     Request,
     SubscribeRequest,
     make_headers,
+    new_notification_id,
 )
 from .resources import Icon
 from .responses import OKResponse
@@ -142,6 +144,7 @@ class PublisherBase:
     def events(self, events: Sequence[Event | str] | Event | str) -> None:
         self._events = _events(events)
         self._event_names = frozenset(e.name for e in self._events)
+        self._plain: dict[str, PlainNotify] = {}
 
     def __repr__(self) -> str:
         names = ", ".join(e.name for e in self.events)
@@ -178,7 +181,44 @@ class PublisherBase:
             headers=self.headers + make_headers(headers), **extra,
         )
 
-    def publish_steps(self, request: NotifyRequest) -> Generator[Request, OKResponse, OKResponse]:
+    def notification(
+        self, event: Event | str, title: str, text: str = "", *, id: str | None = None,
+        sticky: bool = False, priority: int = 0, icon: Icon = None,
+        coalescing_id: str | None = None, callback: Callback = None,
+        headers: Mapping[str, object] | None = None,
+    ) -> NotifyRequest | bytes:
+        """What ``publish()`` sends: a plain title and text without a key hash (most
+        notifications) comes encoded from the event's :class:`.PlainNotify`; anything
+        else is the :meth:`notify_request`."""
+        if (
+            id is None and not sticky and priority == 0 and type(priority) is int
+            and icon is None and coalescing_id is None and callback is None
+            and not headers and not self.options.security.hashed
+        ):
+            name = event.name if isinstance(event, Event) else event
+            plain = self._plain.get(name)
+            if plain is None or plain.application_name is not self.name \
+                    or plain.headers is not self.headers:
+                plain = self._plain_notify(name)
+            if plain is not None:
+                data = plain.encode(new_notification_id(), title, text)
+                if data is not None:
+                    return data
+        return self.notify_request(
+            event, title, text, id=id, sticky=sticky, priority=priority, icon=icon,
+            coalescing_id=coalescing_id, callback=callback, headers=headers,
+        )
+
+    def _plain_notify(self, name: object) -> PlainNotify | None:
+        if name not in self._event_names:
+            return None  # notify_request says why
+        assert isinstance(name, str)
+        plain = self._plain[name] = PlainNotify(self.name, name, self.headers)
+        return plain
+
+    def publish_steps(
+        self, request: NotifyRequest | bytes
+    ) -> Generator[Request | bytes, OKResponse, OKResponse]:
         """The 401/402 rule, written once for both transports: send ``request``; if the
         server forgot the application or a type (it restarted, say), register and send
         it once more. Yields each request to send; the transport sends back its

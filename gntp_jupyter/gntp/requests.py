@@ -220,9 +220,13 @@ class NotifyRequest(_Request):
             ("Notification-Title", self.title),
             # Always present, even empty: growl-for-linux rejects a NOTIFY without it.
             ("Notification-Text", self.text),
-            ("Notification-Sticky", bool(self.sticky)),
-            ("Notification-Priority", self.priority),
         ]
+        # The spec's defaults (not sticky, priority 0) go unsaid: every server parses
+        # each header, and a server's own per-type settings then apply.
+        if self.sticky:
+            b.append(("Notification-Sticky", True))
+        if self.priority:
+            b.append(("Notification-Priority", self.priority))
         if self.icon is not None:
             b.append(("Notification-Icon", self.icon))
         if self.coalescing_id:

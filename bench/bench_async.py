@@ -27,8 +27,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from gol import GrowlForLinux
-from gol import available as gol_available
 from icon_server import IconServer
 
 from gntp_jupyter.gntp import Event, Publisher
@@ -39,7 +37,7 @@ from gntp_jupyter.gntp.async_gntp import (
 )
 from gntp_jupyter.gntp.receiver import ReceiverThread
 
-from .bench_sync import ReceiverProcess
+from .bench_sync import gol_target, receiver_target
 
 ICONS = 20
 ICON_DELAY = 0.2
@@ -153,19 +151,14 @@ def _throughput(name: str, host: str, port: int, received: Callable[[str], int],
 
 def bench_throughput() -> None:
     rounds = int(os.environ.get("BENCH_ROUNDS", "5"))
-    with ReceiverProcess() as server:
-        _throughput("our receiver (own process)", "127.0.0.1", server.port, server.received,
+    with receiver_target(NOTIFICATIONS) as server:
+        _throughput("our receiver (own process)", server.host, server.port, server.delivered,
                     rounds)
-    reason = gol_available()
-    if reason:
-        print(f"throughput to growl-for-linux: skipped ({reason})")
-        return
-    with GrowlForLinux(lock_timeout=300) as gol:
-
-        def received(tag: str) -> int:
-            return sum(1 for row in gol.notifications() if (row["title"] or "").startswith(tag))
-
-        _throughput("growl-for-linux", "127.0.0.1", gol.port, received, rounds)
+    with gol_target(NOTIFICATIONS) as gol:  # its database in memory, as in bench_sync
+        if isinstance(gol, str):
+            print(f"throughput to growl-for-linux: {gol}")
+            return
+        _throughput("growl-for-linux", gol.host, gol.port, gol.delivered, rounds)
 
 
 # --- 3. how long a bare call holds the loop --------------------------------------------------

@@ -550,8 +550,7 @@ def test_nothing_listening_is_connection_refused(transport, closed_port):
 ])
 def test_bad_arguments_are_reported_as_such_whether_or_not_a_server_listens(
         transport, receiver, closed_port, event, title, options):
-    # The sync publisher starts connecting before it builds the request: bad arguments
-    # must still win over a refused connect, and send nothing to a live server.
+    # Bad arguments win over a refused connect, and send nothing to a live server.
     down = transport.publisher(host="127.0.0.1", port=closed_port, timeout=5)
     up = transport.publisher(receiver)
     up.register()

@@ -103,8 +103,8 @@ def _is_timeout(exc: BaseException) -> bool:
 
 def raise_connect_error(options: ClientOptions, caught: Exception) -> NoReturn:
     """Raise the GNTPError that says what to do about a failed TCP connect. Call it in
-    the ``except`` block that caught ``caught``, or with an error kept from a connect
-    begun earlier (a plain call, not a context manager: this runs on every send's path)."""
+    the ``except`` block that caught ``caught`` (a plain call, not a context manager:
+    this runs on every send's path)."""
     if isinstance(caught, GNTPError):
         raise caught
     if isinstance(caught, ConnectionRefusedError):

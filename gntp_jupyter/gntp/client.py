@@ -18,7 +18,7 @@ import socket
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple, cast
+from typing import Any, cast
 
 from ._transport import (
     drive,
@@ -66,40 +66,24 @@ class GNTPClient:
         return f"<GNTPClient → {self.options.address}>"
 
     def process_request(
-        self, request: Request, callback: SocketCallback | None = None
+        self, request: Request | bytes, callback: SocketCallback | None = None
     ) -> OKResponse:
-        """Send ``request``; return the ``-OK`` or raise the matching GNTPError."""
-        return self._process(self._begin(), request, callback)
-
-    def _begin(self) -> _Connecting:
-        """Start connecting; a failure is kept for :meth:`_process` to report, so that
-        whatever is built meanwhile (a NOTIFY, see :meth:`Publisher.publish`) can still
-        report its own errors first."""
+        """Send ``request`` (or a NOTIFY's bytes, see :class:`.PlainNotify`); return the
+        ``-OK`` or raise the matching GNTPError."""
         o = self.options
+        # One deadline for the whole request, connect included: a per-recv timeout would
+        # let a server that trickles a byte at a time hold the caller for hours.
         start = time.monotonic()
+        deadline = start + o.timeout.response
         try:
             sock, connected = _start_connection(o.host, o.port, o.timeout.connect_limit)
         except Exception as exc:
-            return _Connecting(None, False, start, exc)
-        return _Connecting(sock, connected, start, None)
-
-    def _process(
-        self, connecting: _Connecting, request: Request | bytes,
-        callback: SocketCallback | None,
-    ) -> OKResponse:
-        o = self.options
-        sock, start = connecting.sock, connecting.start
-        if sock is None:
-            assert connecting.error is not None
-            raise_connect_error(o, connecting.error)
-        # One deadline for the whole request, connect included: a per-recv timeout would
-        # let a server that trickles a byte at a time hold the caller for hours.
-        deadline = start + o.timeout.response
+            raise_connect_error(o, exc)
         handed_off = False
         try:
             # Encoded while the handshake completes (and the server accepts).
             exchange = Exchange(request, o.security)
-            if not connecting.connected:
+            if not connected:
                 try:
                     _finish_connect(sock, start + o.timeout.connect_limit)
                 except Exception as exc:
@@ -122,15 +106,6 @@ class GNTPClient:
         if exchange.callback is not None and callback is not None:
             callback.dispatch(exchange.callback)  # -CALLBACK came in the -OK's read
         return response
-
-
-class _Connecting(NamedTuple):
-    """A connect :meth:`GNTPClient._begin` started: its socket, or the error it raised."""
-
-    sock: socket.socket | None
-    connected: bool  # the handshake is already over
-    start: float  # time.monotonic() when it began: the request's deadlines count from it
-    error: Exception | None
 
 
 # The socket stays non-blocking from connect to close; every wait is a poll() with the
@@ -416,26 +391,15 @@ class Publisher(PublisherBase):
         ``icon``, ``coalescing_id`` (replaces the notification with that ID),
         ``callback`` (a URL opened on click, or a :class:`SocketCallback`), ``headers``.
         """
-        # The connect starts first: the handshake and the server's accept run while the
-        # request is built and encoded. Bad arguments still raise their own error first.
-        connecting = self.client._begin()
-        try:
-            request = self.notification(
-                event, title, text, id=id, sticky=sticky, priority=priority, icon=icon,
-                coalescing_id=coalescing_id, callback=callback, headers=headers,
-            )
-        except BaseException:
-            if connecting.sock is not None:
-                connecting.sock.close()
-            raise
+        request = self.notification(
+            event, title, text, id=id, sticky=sticky, priority=priority, icon=icon,
+            coalescing_id=coalescing_id, callback=callback, headers=headers,
+        )
         socket_cb = callback if isinstance(callback, SocketCallback) else None
-        unused = [connecting]  # the first attempt uses it; a retry connects anew
-
-        def send(request: Request | bytes) -> OKResponse:
-            start = unused.pop() if unused else self.client._begin()
-            return self.client._process(start, request, socket_cb)
-
-        return drive(self.publish_steps(request), send)
+        return drive(
+            self.publish_steps(request),
+            functools.partial(self.client.process_request, callback=socket_cb),
+        )
 
 
 class Subscriber(SubscriberBase):

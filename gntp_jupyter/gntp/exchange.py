@@ -22,9 +22,11 @@ from .encoding import encode_request
 from .exceptions import GNTPProtocolError
 from .parsing import (
     DEFAULT_MAX_RESPONSE,
+    PLAIN_OK_LINE,
     ResponseMessage,
     ResponseParser,
     frame_response,
+    read_plain_ok,
     read_response,
 )
 from .requests import NotifyRequest, Request
@@ -87,7 +89,11 @@ class Exchange:
         may raise GNTPProtocolError (garbage, or an encrypted answer that does not decrypt)."""
         if self._unframed is not None:
             data, self._unframed = self._unframed, None
-            self._answered(frame_response(data[: data.find(b"\r\n\r\n")]))
+            end = data.find(b"\r\n\r\n")
+            if data.startswith(PLAIN_OK_LINE):  # nearly every answer: nothing to frame
+                self._response = read_plain_ok(data[len(PLAIN_OK_LINE) : end])
+                return self._response
+            self._answered(frame_response(data[:end]))
         if self._response is None and self._answer is not None:
             response = read_response(self._answer, self._password)
             assert isinstance(response, (OKResponse, ErrorResponse))

@@ -16,7 +16,7 @@ from typing import NamedTuple
 from .exceptions import GNTPProtocolError
 from .headers import Headers, parse_header_lines, parse_int
 from .resources import RESOURCE_SCHEME
-from .responses import RESPONSE_TYPES, Response
+from .responses import RESPONSE_TYPES, OKResponse, Response
 from .security import (
     ENCRYPTION_ALGORITHMS,
     HASH_ALGORITHMS,
@@ -201,6 +201,16 @@ def frame_response(chunk: bytes) -> ResponseMessage:
     if info.message_type not in RESPONSE_TYPES:
         raise GNTPProtocolError(f"unexpected response type {info.message_type!r}")
     return ResponseMessage(info.message_type, rest, info if info.encryption else None)
+
+
+#: How nearly every answer starts: an -OK, neither encrypted nor hashed.
+PLAIN_OK_LINE = b"GNTP/1.0 -OK NONE\r\n"
+
+
+def read_plain_ok(body: bytes) -> OKResponse:
+    """The -OK whose headers are ``body`` (what follows :data:`PLAIN_OK_LINE`, up to its
+    blank line): read with no framing step, the headers when first asked."""
+    return OKResponse("-OK", Headers.parse(body.decode("utf-8", errors="replace")))
 
 
 def read_response(message: ResponseMessage, password: str | None) -> Response:

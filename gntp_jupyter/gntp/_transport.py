@@ -7,8 +7,8 @@ chunk, closes. The rest lives here:
   ``OSError``\\ s and time-outs into the :mod:`.exceptions` tree at the transport
   boundary, with the same messages for both transports;
 - **the read loop** — :func:`read_steps` feeds an :class:`.Exchange` what is read until it
-  leaves a state;
-- **the 401/402 re-register-and-retry** — :meth:`.PublisherBase.publish_steps`.
+  leaves a state (the blocking client writes its two lines inline: see :mod:`.client`);
+- **the 401/402 re-register-and-retry** — :meth:`.PublisherBase.retry_steps`.
 
 Logic that waits for I/O is written as *steps*: a generator that yields what it needs next
 (a chunk read, a request sent) and is sent the result, or thrown the error. :func:`drive`

@@ -83,7 +83,13 @@ from ._transport import (
 )
 from .callbacks import SocketCallback
 from .client import answered_anyway, begin_connect, ip_address_family
-from .exceptions import GNTPError, GNTPResourceError, GNTPTimeoutError, GNTPValidationError
+from .exceptions import (
+    GNTPError,
+    GNTPResourceError,
+    GNTPServerError,
+    GNTPTimeoutError,
+    GNTPValidationError,
+)
 from .exchange import Exchange, State
 from .headers import parse_int
 from .options import ClientOptions, Timeout, format_seconds
@@ -902,10 +908,11 @@ class AsyncPublisher(PublisherBase):
         socket_cb = callback if isinstance(callback, SocketCallback) else None
         if type(request) is not bytes:  # bytes (a PlainNotify's) carry no icon
             await _fetch_icons(request, deadline)  # before the first send, as the sync twin
-        return await drive_async(
-            self.publish_steps(request),
-            functools.partial(self._send, callback=socket_cb, deadline=deadline),
-        )
+        send = functools.partial(self._send, callback=socket_cb, deadline=deadline)
+        try:
+            return await send(request)
+        except GNTPServerError as exc:
+            return await drive_async(self.retry_steps(request, exc), send)
 
 
 class AsyncSubscriber(SubscriberBase):

@@ -3,7 +3,7 @@
 Everything except the send lives here (the httpx pattern), so ``Publisher`` and
 ``AsyncPublisher`` differ only in how they wait: :func:`connection_options` turns the
 connection keywords every client spells out into one :class:`ClientOptions`, and
-:meth:`PublisherBase.publish_steps` is the 401/402 re-register-and-retry, as steps each
+:meth:`PublisherBase.retry_steps` is the 401/402 re-register-and-retry, as steps each
 transport drives (:mod:`._transport`).
 """
 
@@ -216,18 +216,16 @@ class PublisherBase:
         plain = self._plain[name] = PlainNotify(self.name, name, self.headers)
         return plain
 
-    def publish_steps(
-        self, request: NotifyRequest | bytes
+    def retry_steps(
+        self, request: NotifyRequest | bytes, failed: GNTPServerError
     ) -> Generator[Request | bytes, OKResponse, OKResponse]:
-        """The 401/402 rule, written once for both transports: send ``request``; if the
-        server forgot the application or a type (it restarted, say), register and send
-        it once more. Yields each request to send; the transport sends back its
-        ``-OK`` or throws in its GNTPError (see :mod:`._transport`)."""
-        try:
-            return (yield request)
-        except GNTPServerError as exc:
-            if not needs_registration(exc):
-                raise
+        """The 401/402 rule, written once for both transports, for a ``request`` whose
+        send ``failed``: if the server forgot the application or a type (it restarted,
+        say), register and send it once more; else raise ``failed``. Yields each request
+        to send; the transport sends back its ``-OK`` or throws in its GNTPError (see
+        :mod:`._transport`). Only a failed send gets here: the first one costs no steps."""
+        if not needs_registration(failed):
+            raise failed
         yield self.register_request()
         return (yield request)
 

@@ -109,15 +109,23 @@ def api(base: str, method: str, path: str, body: Any = None) -> Any:
 
 
 def wait_for_kernel_info(kc: BlockingKernelClient) -> None:
-    """Until the kernel answers kernel_info. Not wait_for_ready: on a loaded machine its
-    heartbeat check can call a slow-starting kernel dead."""
+    """Until the kernel answers kernel_info on shell and its status reaches us on iopub.
+
+    Not wait_for_ready: on a loaded machine its heartbeat check can call a slow-starting
+    kernel dead. The iopub half matters: a subscription takes effect a moment after it is
+    made, and what the kernel publishes before then (a cell's idle) is lost.
+    """
     deadline = time.monotonic() + BOUND
     while time.monotonic() < deadline:
         kc.kernel_info()
         with contextlib.suppress(queue.Empty):
-            while True:
-                if kc.get_shell_msg(timeout=2)["msg_type"] == "kernel_info_reply":
-                    return
+            while kc.get_shell_msg(timeout=2)["msg_type"] != "kernel_info_reply":
+                pass
+            kc.get_iopub_msg(timeout=1)
+            with contextlib.suppress(queue.Empty):  # the rest of this request's status
+                while True:
+                    kc.get_iopub_msg(timeout=0.2)
+            return
     raise AssertionError(f"the kernel did not answer kernel_info within {BOUND}s")
 
 

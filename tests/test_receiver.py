@@ -568,6 +568,42 @@ async def test_async_receiver_and_wait_for():
             await server.wait_for(2, timeout=0.1)
 
 
+class SlowDisplay:
+    """Takes ``seconds`` to show a notification and says when it has begun."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.showing = threading.Event()
+
+    async def show(self, delivery) -> None:
+        self.showing.set()
+        await asyncio.sleep(self.seconds)
+
+    async def close(self) -> None:
+        pass
+
+
+def test_stopping_while_a_notification_is_shown_still_answers_its_callback_closed(
+        receiver_factory):
+    # The race a loaded machine hits: stop() arrives between reading the request and the
+    # display returning, before the callback is pending. The sender still gets its -OK and
+    # a CLOSED callback rather than a dropped connection.
+    display = SlowDisplay(0.3)
+    server = receiver_factory(display=display)
+    ok(server, register())
+    answers: list[bytes] = []
+    sender = threading.Thread(target=lambda: answers.append(talk(server, encode_request(
+        notify(callback_context="c", callback_context_type="t")))))
+    sender.start()
+    assert display.showing.wait(5)
+    server.stop()
+    sender.join(10)
+    (data,) = answers
+    ok_answer, callback = responses(data)
+    assert isinstance(ok_answer, OKResponse)
+    assert isinstance(callback, CallbackResponse) and callback.result == "CLOSED"
+
+
 # -- safe on a network: every bound, each with the input that used to break it ----------
 
 

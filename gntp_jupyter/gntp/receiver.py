@@ -141,6 +141,7 @@ class _Connection:
     last_active: float
     held: int = 0  # bytes of an unfinished request counted against the memory budget
     waiting: Delivery | None = None  # set while a socket callback is pending
+    answering: bool = False  # its request is read: on stop it may finish (answered CLOSED)
     answers: AnswerStyle | None = None  # the sender's dialect, once its request is read
 
 
@@ -253,12 +254,14 @@ class Receiver:
         if server is None:
             return
         server.close()
-        waiting = [c for c in self._open if c.waiting is not None]
-        for conn in waiting:
-            assert conn.waiting is not None
-            conn.waiting.settle(CLOSED)
-        if waiting:
-            await asyncio.wait([c.task for c in waiting], timeout=_STOP_GRACE)
+        # A sender whose request is read gets its answer, and a pending callback CLOSED,
+        # even if its notification is still on the way to the display.
+        answering = [c for c in self._open if c.answering]
+        for conn in answering:
+            if conn.waiting is not None:
+                conn.waiting.settle(CLOSED)
+        if answering:
+            await asyncio.wait([c.task for c in answering], timeout=_STOP_GRACE)
         conns = [*self._open, *self._leaving]
         for conn in conns:
             conn.task.cancel()
@@ -404,6 +407,7 @@ class Receiver:
             self._release(conn)
         if request is None:
             return  # closed without sending a request
+        conn.answering = True
         if self.lenient:
             conn.answers = self.answers.for_sender(request.headers)
         now = time.time()
@@ -429,6 +433,8 @@ class Receiver:
     async def _callback(self, conn: _Connection, delivery: Delivery) -> bytes:
         """The ``-CALLBACK`` once the user acts; CLOSED once it can no longer happen."""
         conn.waiting = delivery
+        if self._server is None:
+            delivery.settle(CLOSED)  # the receiver stops: nobody can act on it any more
         try:
             result = await asyncio.wait_for(
                 asyncio.shield(delivery.outcome), self.limits.callback_wait

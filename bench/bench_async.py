@@ -37,7 +37,7 @@ from gntp_jupyter.gntp.async_gntp import (
 )
 from gntp_jupyter.gntp.receiver import ReceiverThread
 
-from .bench_sync import gol_target, receiver_target
+from .bench_sync import gol_target, new_tag, receiver_target
 
 ICONS = 20
 ICON_DELAY = 0.2
@@ -130,7 +130,7 @@ def _throughput(name: str, host: str, port: int, received: Callable[[str], int],
     for round_ in range(rounds):
         order = list(senders) if round_ % 2 == 0 else list(reversed(senders))
         for way in order:
-            tag = f"{way}-{uuid.uuid4().hex[:8]} "
+            tag = new_tag()
             titles = [f"{tag}{i}" for i in range(NOTIFICATIONS)]
             elapsed = senders[way](host, port, f"bench-{way}-{uuid.uuid4().hex[:6]}", titles)
             rates[way].append(NOTIFICATIONS / elapsed)

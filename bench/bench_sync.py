@@ -8,11 +8,13 @@ A fourth client, ``floor``, writes our very request by hand on a plain socket (c
 one ``sendall``, read to the blank line): what any Python client sending it costs at
 least against the same server.
 
-Rounds alternate: every round runs each client once, and the order rotates from round
-to round so that no client always runs first (and pays for warming the server up) or
-last. A row's rate is the median of its rounds. Every run is checked against what the
-server really received; a baseline that cannot talk to a server is reported with its
-error instead of a number.
+Clients alternate: in every round each client sends N notifications in 10 turns of N/10,
+the clients taking turns in an order that rotates from turn to turn and round to round,
+so that no client always goes first (and pays for warming the server up) and a server
+that slows down as it fills up weighs on every client alike. A client's rate in a round
+is N over the time its turns took; a row's rate is the median of its rounds. Every round
+is checked against what the server really received; a baseline that cannot talk to a
+server is reported with its error instead of a number.
 
 CPU per send: building, encoding and parsing one notification with no network (each
 library's own code path up to the socket, a canned ``-OK`` as the answer), timed with
@@ -27,8 +29,10 @@ Knobs (environment): ``BENCH_N`` notifications per run (default 2000), ``BENCH_R
 
 from __future__ import annotations
 
+import collections
 import itertools
 import os
+import re
 import shutil
 import socket
 import statistics
@@ -41,7 +45,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from gntp_jupyter.gntp import Publisher
@@ -50,6 +54,8 @@ OURS = "gntp_jupyter"
 FLOOR = "floor"
 PEERS = ("gntp", "gntplib")
 TIMEOUT = 10.0
+TAG = re.compile(rb"\bb[0-9a-f]{8} ")  # what new_tag() makes: the start of a run's titles
+TURNS = 10  # a round's sends per client come in this many turns, the clients alternating
 Send = Callable[[str], None]
 
 #: The answer the CPU rows parse: what our receiver sends back to a NOTIFY.
@@ -156,6 +162,11 @@ CLIENTS: dict[str, Callable[[str, int, str], Send]] = {
 }
 
 
+def new_tag() -> str:
+    """A fresh mark for one run's titles, so the server's count can be checked."""
+    return f"b{uuid.uuid4().hex[:8]} "
+
+
 # -- targets: where to send and how to count what arrived -------------------------------
 
 
@@ -172,7 +183,7 @@ class ReceiverProcess:
     """``gntp-receiver --print`` in its own process; counts the NOTIFY lines it prints
     (one per accepted notification). In this process it would share the GIL with the
     clients being measured, and the slower client would also slow the server down. Its
-    output goes to a file, read between runs: a thread reading it as it comes would
+    output goes to a file, read between rounds: a thread reading it as it comes would
     compete with the client being measured."""
 
     def __enter__(self) -> ReceiverProcess:
@@ -183,6 +194,7 @@ class ReceiverProcess:
             stdout=self.out, stderr=subprocess.DEVNULL,
         )
         self._read = 0  # bytes of the output already counted
+        self._by_tag: collections.Counter[str] = collections.Counter()
         first = b""
         deadline = time.monotonic() + 30
         while b"\n" not in first and self.proc.poll() is None and time.monotonic() < deadline:
@@ -195,27 +207,27 @@ class ReceiverProcess:
             raise RuntimeError(f"gntp-receiver did not start: {first!r}") from None
         return self
 
-    def _count_new(self, needle: bytes) -> int:
-        """NOTIFY lines naming ``needle`` among the whole lines written since last asked."""
+    def _read_new(self) -> int:
+        """Count the NOTIFY lines written since last asked, by tag; how many there were."""
         with open(self.out.name, "rb") as f:
             f.seek(self._read)
             text = f.read()
         text = text[: text.rfind(b"\n") + 1]
         self._read += len(text)
-        return sum(
-            1 for line in text.splitlines()
-            if line.split()[1:2] == [b"NOTIFY"] and needle in line
-        )
+        new = 0
+        for line in text.splitlines():
+            if line.split()[1:2] == [b"NOTIFY"] and (tag := TAG.search(line)):
+                self._by_tag[tag.group().decode()] += 1
+                new += 1
+        return new
 
     def received(self, tag: str) -> int:
         """NOTIFY lines naming ``tag``, once no more come (lines lag the -OKs)."""
-        count = self._count_new(tag.encode())
+        self._read_new()
         while True:
             time.sleep(0.1)
-            more = self._count_new(tag.encode())
-            if not more:
-                return count
-            count += more
+            if not self._read_new():
+                return self._by_tag[tag]
 
     def __exit__(self, *exc_info: object) -> None:
         self.proc.terminate()
@@ -275,41 +287,74 @@ def timed(send: Send, title: str) -> float:
     return time.perf_counter() - start
 
 
-def run(target: Target, client: str, mode: str, threads: int) -> Run:
-    tag = f"b{uuid.uuid4().hex[:8]} "
-    try:
-        send = CLIENTS[client](target.host, target.port, f"bench-{client}-{uuid.uuid4().hex[:6]}")
-        send(tag + "warm-up")
-    except Exception as exc:  # a broken baseline is a result, not a crash
-        return Run(error=f"{type(exc).__name__}: {exc}")
-    n = target.limit
-    titles = [f"{tag}{i}" for i in range(n)]
-    start = time.perf_counter()
-    try:
-        if mode == "sequential":
-            latencies = [timed(send, t) for t in titles]
-        else:
-            with ThreadPoolExecutor(threads) as pool:
-                latencies = list(pool.map(lambda t: timed(send, t), titles))
-    except Exception as exc:
-        return Run(error=f"{type(exc).__name__}: {exc}")
-    wall = time.perf_counter() - start
-    delivered = target.delivered(tag) - 1  # minus the warm-up
-    error = None if delivered == n else f"server received {delivered} of {n}"
-    return Run(n / wall, statistics.median(latencies) * 1000, error)
-
-
-def rotated(names: list[str], round_: int) -> list[str]:
-    """Round r starts with the r-th client: each takes every position in turn."""
-    k = round_ % len(names)
+def rotated(names: list[str], k: int) -> list[str]:
+    """Turn k starts with the k-th client: each takes every position in turn."""
+    k %= len(names)
     return names[k:] + names[:k]
+
+
+@dataclass
+class Turns:
+    """One client's share of a round: its sender, its tag, and what its turns took."""
+
+    send: Send
+    tag: str
+    pool: ThreadPoolExecutor | None
+    wall: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+
+    def take(self, titles: list[str]) -> None:
+        start = time.perf_counter()
+        if self.pool is None:
+            self.latencies += [timed(self.send, t) for t in titles]
+        else:
+            self.latencies += self.pool.map(lambda t: timed(self.send, t), titles)
+        self.wall += time.perf_counter() - start
+
+
+def one_round(target: Target, mode: str, threads: int, round_: int) -> dict[str, Run]:
+    """Every client sends ``target.limit`` notifications, in TURNS turns each, the clients
+    taking turns in rotating order: a server that slows down as it fills up (gol's
+    database, its popups) or a machine that gets busier weighs on all of them alike."""
+    n = target.limit
+    runs: dict[str, Run] = {}
+    turns: dict[str, Turns] = {}
+    with ExitStack() as stack:
+        for client in rotated(list(CLIENTS), round_):
+            tag = new_tag()
+            try:
+                send = CLIENTS[client](target.host, target.port,
+                                       f"bench-{client}-{uuid.uuid4().hex[:6]}")
+                send(tag + "warm-up")
+            except Exception as exc:  # a broken baseline is a result, not a crash
+                runs[client] = Run(error=f"{type(exc).__name__}: {exc}")
+                continue
+            pool = (None if mode == "sequential"
+                    else stack.enter_context(ThreadPoolExecutor(threads)))
+            turns[client] = Turns(send, tag, pool)
+        for turn in range(TURNS):
+            first, last = turn * n // TURNS, (turn + 1) * n // TURNS
+            for client in rotated(list(turns), round_ + turn):
+                if client in runs:
+                    continue  # failed in an earlier turn
+                mine = turns[client]
+                try:
+                    mine.take([f"{mine.tag}{i}" for i in range(first, last)])
+                except Exception as exc:
+                    runs[client] = Run(error=f"{type(exc).__name__}: {exc}")
+    for client, mine in turns.items():
+        if client not in runs:
+            delivered = target.delivered(mine.tag) - 1  # minus the warm-up
+            error = None if delivered == n else f"server received {delivered} of {n}"
+            runs[client] = Run(n / mine.wall, statistics.median(mine.latencies) * 1000, error)
+    return runs
 
 
 def median_of_rounds(target: Target, mode: str, threads: int, rounds: int) -> list[Result]:
     runs: dict[str, list[Run]] = {client: [] for client in CLIENTS}
     for round_ in range(rounds):
-        for client in rotated(list(CLIENTS), round_):
-            runs[client].append(run(target, client, mode, threads))
+        for client, result in one_round(target, mode, threads, round_).items():
+            runs[client].append(result)
     results = []
     for client, attempts in runs.items():
         result = Result(target.name, mode, client, sent=target.limit)
@@ -470,9 +515,9 @@ def main() -> None:
     n = int(os.environ.get("BENCH_N", "2000"))
     rounds = int(os.environ.get("BENCH_ROUNDS", "9"))
     threads = int(os.environ.get("BENCH_THREADS", "8"))
-    print(f"sync sends: {n} per run, {threads} threads when concurrent, "
-          f"median of {rounds} rounds in rotating order; python {sys.version.split()[0]}",
-          flush=True)
+    print(f"sync sends: {n} per client and round, in {TURNS} alternating turns; {threads} "
+          f"threads when concurrent; median of {rounds} rounds; python "
+          f"{sys.version.split()[0]}", flush=True)
     started = time.perf_counter()
     timed_us = cpu_timeit(rounds)
     instructions = (cpu_instructions() if os.environ.get("BENCH_CALLGRIND", "1") != "0"

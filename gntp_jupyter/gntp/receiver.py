@@ -141,7 +141,7 @@ class _Connection:
     last_active: float
     held: int = 0  # bytes of an unfinished request counted against the memory budget
     waiting: Delivery | None = None  # set while a socket callback is pending
-    answering: bool = False  # its request is read: on stop it may finish (answered CLOSED)
+    answering: bool = False  # its request is read, its answer not yet written
     answers: AnswerStyle | None = None  # the sender's dialect, once its request is read
 
 
@@ -545,6 +545,7 @@ class Receiver:
         flight: a refused request may still be arriving, and growly, growler and gntp-send
         write the CRLF CRLF after their last binary section once the request is complete.
         """
+        conn.answering = False  # answered: a stop need not wait for the drain
         if conn.writer.can_write_eof():
             conn.writer.write_eof()
         with contextlib.suppress(asyncio.TimeoutError):

@@ -144,8 +144,8 @@ class Batcher:
         """A cell starts: the run goes on (the timer waits for the next end)."""
         self._cancel()
 
-    def cell_ended(self, result: Any, elapsed: float, image: str | bytes | None, *,
-                   counted: bool, error: BaseException | None = None) -> bool:
+    def cell_ended(self, outcome: CellOutcome, image: str | bytes | None, *,
+                   counted: bool, silent: bool) -> bool:
         """A cell ended. Returns whether %autonotify is on per run (then the cell needs
         no per-cell autonotify; an armed ``%%notify_when_done`` still notifies itself).
 
@@ -156,14 +156,12 @@ class Batcher:
         if not self.on:
             self.flush()  # autonotify was turned off (or to --each): finish what ran
             return False
-        if not counted or (result is not None and result.info.silent):
+        if not counted or silent:
             self._arm()
             return True
-        outcome = CellOutcome.from_result(result, elapsed, is_cell_file=self._ext.is_cell_file,
-                                          error=error)
         now = time.perf_counter()
         if self.pending is None:
-            self.pending = Batch(start=now - elapsed)
+            self.pending = Batch(start=now - outcome.elapsed)
         self.pending.add(outcome, now, image)
         config = self._ext.config
         self.pending.after = config.autonotify_after or 0.0

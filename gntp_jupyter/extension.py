@@ -21,7 +21,7 @@ from __future__ import annotations
 import sys
 import time
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from .batch import Batcher
@@ -254,19 +254,22 @@ class NotifyExtension:
         elapsed = time.perf_counter() - cell.start
         request = cell.request
         try:
+            outcome = CellOutcome.from_result(result, elapsed, is_cell_file=self.is_cell_file,
+                                              error=error)
+            if result is None:
+                outcome = replace(outcome, count=self._last_filed_count(cell))
+            silent = result is not None and result.info.silent
             image = self.capture.since(cell.images)
             counted = cell.counted and request is None
-            per_run = self.batch.cell_ended(result, elapsed, image, counted=counted, error=error)
+            per_run = self.batch.cell_ended(outcome, image, counted=counted, silent=silent)
             if request is None:  # %autonotify per cell (--each), or off
                 if per_run:
                     return
                 after = self.config.autonotify_after
-                if after is None or (result is not None and result.info.silent):
+                if after is None or silent:
                     return
                 rule = NotifyRule(only_fail=self.config.autonotify_only_fail, min_seconds=after)
                 request = CellRequest(rule=rule, source="autonotify")
-            outcome = CellOutcome.from_result(result, elapsed, is_cell_file=self.is_cell_file,
-                                              error=error)
             self.notify(outcome, request, image=image)
         except KeyboardInterrupt:
             warn("gntp_jupyter: notification interrupted, not sent")
@@ -321,6 +324,15 @@ class NotifyExtension:
             frame = frame.f_back
         return count
 
+    def _last_filed_count(self, cell: _Cell) -> int | None:
+        """In [N] of a cell that ended with no result (interrupted during a top-level
+        await): the number IPython filed the newest cell code under, which is this
+        cell's, as it was running. None for a cell that has no number of its own."""
+        if not getattr(cell.info, "store_history", True):
+            return None
+        names = getattr(self.shell.compile, "_filename_map", None) or {}
+        return next(reversed(names.values()), None)
+
     def is_cell_file(self, filename: str) -> bool:
         """Whether a traceback frame's file is one of this shell's cells."""
         names = getattr(self.shell.compile, "_filename_map", None) or {}
@@ -336,6 +348,7 @@ class _InterruptAwareRunner:
         self.extension = extension
 
     def __call__(self, coro: Any) -> Any:
+        __tracebackhide__ = True  # the user's traceback is IPython's own, as without us
         try:
             return self.runner(coro)
         except KeyboardInterrupt:

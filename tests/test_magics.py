@@ -583,6 +583,7 @@ def test_an_unprintable_exception_is_reported_as_unprintable(
 @pytest.mark.parametrize("how", ["%%notify_when_done\n", "%autonotify --after 0\n"])
 def test_an_interrupt_escaping_a_top_level_await_is_reported(
     notify_shell: InteractiveShell, receiver: ReceiverThread, how: str,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     # In terminal IPython, Ctrl-C during a top-level await is raised in the event loop's
     # select(), so it leaves the loop runner, not the cell; a loop callback raising
@@ -591,12 +592,16 @@ def test_an_interrupt_escaping_a_top_level_await_is_reported(
     if how.startswith("%autonotify"):
         run(notify_shell, how)
         how = ""
+    number = notify_shell.execution_count  # the In [N] the next cell gets
     result = run(notify_shell, how + "asyncio.get_running_loop().call_soon(stop)\n"
                                      "await asyncio.sleep(3600)\n")
     assert isinstance(result.error_in_exec, KeyboardInterrupt)
+    shown = clean(capsys.readouterr().out)
+    assert "KeyboardInterrupt" in shown
+    assert "gntp_jupyter" not in shown  # the traceback is IPython's own, as without us
     run(notify_shell, "%autonotify --off")
     interrupted = [n for n in settled(notify_shell, receiver) if "interrupted" in n.title]
-    assert [n.title for n in interrupted] == ["Cell interrupted"]
+    assert [n.title for n in interrupted] == [f"In [{number}] interrupted"]
 
 
 def test_notify_panel_in_a_terminal_says_it_needs_a_notebook(

@@ -147,16 +147,26 @@ class GNTPNotifier(Configurable):
             raw = environ.get(var)
             if raw is None or raw == "":
                 continue
-            kind = type(self.traits()[trait])
+            spec = self.traits()[trait]
+            kind = type(spec)
             if trait == "password" and not _utf8(raw):
                 # Never echo it: the text would name the password's characters.
                 problems.append(f"{var} ignored: it is not valid UTF-8 text")
                 continue
             try:
                 value: object = int(raw) if kind is Int else float(raw) if kind is Float else raw
+            except ValueError:
+                number = "a whole number" if kind is Int else "a number"
+                problems.append(f"{var}={raw!r} ignored: expected {number}")
+                continue
+            try:
                 setattr(self, trait, value)
-            except (ValueError, TraitError) as exc:
-                problems.append(f"{var}={raw!r} ignored: {exc}")
+            except TraitError as exc:
+                if isinstance(spec, CaselessStrEnum):
+                    choices = ", ".join(str(v) for v in spec.values or ())
+                    problems.append(f"{var}={raw!r} ignored: expected one of {choices}")
+                else:
+                    problems.append(f"{var}={raw!r} ignored: {exc}")
         return problems
 
     @validate("port", "priority")

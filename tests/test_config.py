@@ -57,6 +57,11 @@ def test_bad_environment_values_are_reported_not_fatal(clean_gntp_env: pytest.Mo
     assert (c.port, c.timeout, c.hash_algorithm, c.host) == (23053, 3.0, "SHA256", "ok.example")
     assert [p.split("=")[0] for p in c.environment_problems] == [
         "GNTP_PORT", "GNTP_HASH", "GNTP_TIMEOUT"]
+    # Each in words a user reads, not Python's or traitlets' internals.
+    assert c.environment_problems[:2] == [
+        "GNTP_PORT='many' ignored: expected a whole number",
+        "GNTP_HASH='CRC32' ignored: expected one of MD5, SHA1, SHA256, SHA512",
+    ]
 
 
 def test_bad_environment_is_one_warning_line_at_load(

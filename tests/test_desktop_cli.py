@@ -192,6 +192,8 @@ def test_the_readmes_systemd_unit_verifies(tmp_path):
     ("argv", "says"),
     [
         (["--port", "70000"], "a port is 0 to 65535"),
+        (["--port", "abc"], "argument --port: expected a whole number, not 'abc'"),
+        (["--max-connections", "many"], "expected a whole number, not 'many'"),
         (["--max-connections", "0"], "must be at least 1"),
         (["--memory-budget", "-1"], "must be at least 1"),
     ],

@@ -18,6 +18,7 @@ import socket
 import sys
 from pathlib import Path
 
+from ..gntp.headers import parse_int
 from ..gntp.options import DEFAULT_PORT
 from ..gntp.receiver import Receiver, ReceiverLimits
 from ..gntp.records import Record
@@ -34,15 +35,22 @@ class _Refused(Exception):
     """A start-up condition the user must fix; the message says how."""
 
 
+def _whole_number(text: str) -> int:
+    value = parse_int(text)
+    if value is None:
+        raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}")
+    return value
+
+
 def _port(text: str) -> int:
-    value = int(text)
+    value = _whole_number(text)
     if not 0 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"a port is 0 to 65535, not {value}")
     return value
 
 
 def _positive(text: str) -> int:
-    value = int(text)
+    value = _whole_number(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
     return value
@@ -184,7 +192,8 @@ async def _serve(args: argparse.Namespace, password: str | None) -> int:
     except OSError as exc:
         if display is not None:
             await display.close()  # type: ignore[attr-defined]
-        print(f"cannot listen on {receiver.address}: {exc.strerror or exc}", file=sys.stderr)
+        print(f"gntp-receiver: cannot listen on {receiver.address}: {exc.strerror or exc}",
+              file=sys.stderr)
         return 1
     stop = asyncio.Event()
     with contextlib.suppress(NotImplementedError, RuntimeError):  # not on Windows

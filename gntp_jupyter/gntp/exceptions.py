@@ -60,8 +60,8 @@ class GNTPConnectionRefused(GNTPConnectionError):
 
     def __init__(self, host: str, port: int) -> None:
         super().__init__(
-            f"nothing is listening on {host}:{port} — is Growl running and does it "
-            "accept network notifications?"
+            f"nothing is listening on {host}:{port} — is a GNTP server (gntp-receiver, "
+            "Growl, Snarl) running there, and does it accept network notifications?"
         )
         self.host = host
         self.port = port

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 # The protocol stack (and cryptography) is imported on first use, not here: a profile that
 # loads the extension at every start-up should cost next to nothing until a send. First use
-# includes setting port or priority (GNTP_PORT too): their validators live in the stack.
+# includes setting host, port or priority (GNTP_HOST too): their validators live in the stack.
 
 __all__ = ["DEFAULT_ICON", "ENV_VARS", "EVENT_FAILED", "EVENT_FINISHED", "EVENT_MESSAGE",
            "GNTPNotifier"]
@@ -169,13 +169,15 @@ class GNTPNotifier(Configurable):
                     problems.append(f"{var}={raw!r} ignored: {exc}")
         return problems
 
-    @validate("port", "priority")
-    def _check_number(self, proposal):
+    @validate("host", "port", "priority")
+    def _check_typed(self, proposal):
         # The protocol's validators, in their words (imported at the first value set).
+        from .gntp import validate as checks
         from .gntp.exceptions import GNTPValidationError
-        from .gntp.validate import check_port, check_priority
 
-        check = check_port if proposal["trait"].name == "port" else check_priority
+        name = proposal["trait"].name
+        check = {"host": checks.check_host, "port": checks.check_port,
+                 "priority": checks.check_priority}[name]
         try:
             return check(proposal["value"])
         except GNTPValidationError as exc:
@@ -194,7 +196,7 @@ class GNTPNotifier(Configurable):
             raise TraitError(f"autonotify_after must be >= 0 seconds or None, got {value}")
         return value
 
-    @validate("host", "app_name")
+    @validate("app_name")
     def _check_text(self, proposal):
         value = proposal["value"].strip()
         if not value:

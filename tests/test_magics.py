@@ -465,7 +465,7 @@ def test_nothing_listening(shell: InteractiveShell, closed_port: int,
     shell.run_line_magic("config", f"GNTPNotifier.port = {closed_port}")
     shell.run_line_magic("config", "GNTPNotifier.host = '127.0.0.1'")
     warning = assert_cell_survives(shell, capsys)
-    assert "nothing is listening" in warning and "Growl running" in warning
+    assert "nothing is listening" in warning and "gntp-receiver" in warning
     # Back-off: the next cell does not try again, and says nothing more.
     result = run(shell, "%%notify_when_done\n'again'\n")
     assert result.success and capsys.readouterr().err == ""

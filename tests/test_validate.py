@@ -1,4 +1,4 @@
-"""One validator per typed value (port, priority, icon), and every caller using it.
+"""One validator per typed value (host, port, priority, icon), and every caller using it.
 
 The validators alone first; then the same bad value through each caller — a config
 trait and ``%config``, a magic option, a panel field, the protocol's own values — must
@@ -24,7 +24,7 @@ from gntp_jupyter.gntp.options import ClientOptions, split_address
 from gntp_jupyter.gntp.receiver import ReceiverThread
 from gntp_jupyter.gntp.requests import NotifyRequest, SubscribeRequest
 from gntp_jupyter.gntp.resources import Resource
-from gntp_jupyter.gntp.validate import check_icon, check_port, check_priority
+from gntp_jupyter.gntp.validate import check_host, check_icon, check_port, check_priority
 from gntp_jupyter.notifier import Notifier
 from gntp_jupyter.panel_widget import PRIORITIES, NotificationPanel
 
@@ -122,7 +122,7 @@ def make_panel(receiver: ReceiverThread) -> NotificationPanel:
 
 
 def assert_config_refuses(shell: InteractiveShell, caplog: pytest.LogCaptureFixture,
-                          trait: str, value: int, expected: str) -> None:
+                          trait: str, value: object, expected: str) -> None:
     """The trait refuses ``value`` with ``expected``, set directly or by ``%config``
     (which logs it), and keeps its last good value."""
     config = gntp_jupyter.get_notifier(shell).config
@@ -131,7 +131,7 @@ def assert_config_refuses(shell: InteractiveShell, caplog: pytest.LogCaptureFixt
         setattr(config, trait, value)
     assert str(trait_error.value) == expected
     with caplog.at_level(logging.ERROR):
-        shell.run_line_magic("config", f"GNTPNotifier.{trait} = {value}")
+        shell.run_line_magic("config", f"GNTPNotifier.{trait} = {value!r}")
     assert expected in [r.getMessage() for r in caplog.records]
     assert getattr(config, trait) == before
 
@@ -159,6 +159,33 @@ def test_a_bad_port_reads_the_same_everywhere(
     assert message(lambda p: SubscribeRequest("me", subscriber_port=p), port) == (
         f"subscriber {expected}")
     assert receiver.notifications == []
+
+
+@pytest.mark.parametrize(("typed", "host"), [
+    ("laptop.local", "laptop.local"), (" 10.0.0.2 ", "10.0.0.2"), ("::1", "::1"),
+    ("[::1]", "::1"), ("[fe80::1%eth0]", "fe80::1%eth0"),
+])
+def test_check_host_accepts_names_and_addresses_as_printed(typed: str, host: str) -> None:
+    assert check_host(typed) == host
+
+
+@pytest.mark.parametrize(("typed", "says"), [
+    ("", "host must be a name or an IP address, not ''"),
+    ("[::1", "host must be a name or an IP address, not '[::1'"),
+    ("my laptop", "host must be a name or an IP address, not 'my laptop'"),
+    ("laptop:23053", "host 'laptop:23053' includes a port: give the host alone and the port"
+                     " apart"),
+    (None, "host must be a name or an IP address, not None"),
+])
+def test_a_bad_host_reads_the_same_everywhere(
+    notify_shell: InteractiveShell, caplog: pytest.LogCaptureFixture, typed, says: str,
+) -> None:
+    assert message(check_host, typed) == says
+    assert message(lambda h: ClientOptions(h), typed) == says
+    if isinstance(typed, str):
+        assert_config_refuses(notify_shell, caplog, "host", typed, says)
+        assert GNTPNotifier().apply_environment({"GNTP_HOST": typed} if typed else {}) == (
+            [f"GNTP_HOST={typed!r} ignored: {says}"] if typed else [])
 
 
 @pytest.mark.parametrize("priority", [3, -3])

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from .exceptions import GNTPValidationError
 from .security import Secret, Security
-from .validate import check_port
+from .validate import check_host, check_port
 
 __all__ = [
     "DEFAULT_PORT",
@@ -105,10 +105,7 @@ class ClientOptions:
     timeout: Timeout = field(default_factory=Timeout)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.host, str) or not self.host.strip():
-            raise GNTPValidationError(f"host must be a non-empty string, got {self.host!r}")
-        if self.host.startswith("[") and self.host.endswith("]"):  # [::1], as printed
-            object.__setattr__(self, "host", self.host[1:-1])
+        object.__setattr__(self, "host", check_host(self.host))
         check_port(self.port)
 
     @classmethod

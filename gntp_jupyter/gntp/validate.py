@@ -1,4 +1,4 @@
-"""One validator per value people type: a port, a priority, an icon.
+"""One validator per value people type: a host, a port, a priority, an icon.
 
 ``GNTPNotifier``'s traits, the magics' options, the panel's fields and the protocol's
 own values all call these, so one bad value is refused in the same words wherever it
@@ -16,7 +16,7 @@ from .exceptions import GNTPValidationError
 from .headers import parse_int
 from .resources import check_icon
 
-__all__ = ["PORTS", "PRIORITIES", "check_icon", "check_port", "check_priority"]
+__all__ = ["PORTS", "PRIORITIES", "check_host", "check_icon", "check_port", "check_priority"]
 
 #: The ports a GNTP server can listen on.
 PORTS = range(1, 65536)
@@ -48,3 +48,19 @@ def check_priority(value: object, *, from_text: bool = False) -> int:
         value, PRIORITIES, "priority must be a whole number from -2 (very low) to 2 (emergency)",
         from_text,
     )
+
+
+def check_host(value: object) -> str:
+    """A host name or IP address, without a port; an IPv6 address may come in brackets
+    (``[::1]``, as addresses are printed). Returns it stripped of both."""
+    if not isinstance(value, str) or not value.strip():
+        raise GNTPValidationError(f"host must be a name or an IP address, not {value!r}")
+    host = value.strip()
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1].strip()
+    if host.count(":") == 1:
+        raise GNTPValidationError(
+            f"host {value!r} includes a port: give the host alone and the port apart")
+    if not host or any(c in "[]/@ " or not c.isprintable() for c in host):
+        raise GNTPValidationError(f"host must be a name or an IP address, not {value!r}")
+    return host

@@ -16,6 +16,7 @@ import os
 import signal
 import socket
 import sys
+import warnings
 from pathlib import Path
 
 from ..gntp.headers import parse_int
@@ -129,16 +130,21 @@ def _password(args: argparse.Namespace) -> str | None:
         return password
     if args.password_prompt:
         try:
-            password = getpass.getpass("GNTP password for senders: ")
-        except EOFError:
+            with warnings.catch_warnings():
+                # No terminal: getpass would warn, then read the password echoed.
+                warnings.simplefilter("error", getpass.GetPassWarning)
+                password = getpass.getpass("GNTP password for senders: ")
+        except (EOFError, getpass.GetPassWarning):
             raise _Refused("--password-prompt: no terminal to type the password on") from None
         if not password:
             raise _Refused("no password was typed")
         return password
+    if args.password == "":
+        raise _Refused("--password is empty")
     if args.password is not None:
         print("warning: a password on the command line is visible to every local user in "
               f"the process list; prefer ${PASSWORD_ENV} or --password-file", file=sys.stderr)
-        return args.password or None
+        return args.password
     return os.environ.get(PASSWORD_ENV) or None
 
 

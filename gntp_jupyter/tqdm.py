@@ -61,8 +61,12 @@ def progress_text(desc: str | None, n: float, total: float | None, elapsed: floa
     """
     head = f"{desc}: " if desc else ""
     count = f"{_number(n)}/{_number(total)}" if total else f"{_number(n)} it"
-    # Rounded down, as tqdm's own bar: 199/200 is not "100%" until it is done.
-    pct = f"{int(100 * n // total)}%" if total else ""
+    # Rounded as tqdm's own bar rounds it (2/30 is 7%), except that a bar still
+    # running never reads 100% (199.6/200).
+    pct = ""
+    if total:
+        shown = float(f"{100 * n / total:.0f}")
+        pct = f"{min(shown, 99) if n < total else shown:.0f}%"
     if state == "done":
         return f"{head}done · {count} in {_interval(elapsed)}"
     if state == "stopped":

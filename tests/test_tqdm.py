@@ -20,6 +20,10 @@ def test_progress_text() -> None:
     assert progress_text("train", 450, 1000, 109, 450 / 109) == "train: 45% · 450/1000 · 02:13 left"
     assert progress_text(None, 7, None, 65, 0.1) == "7 it · 01:05 elapsed"
     assert progress_text("t", 199, 200, 1, 200.0).startswith("t: 99% · 199/200")
+    assert progress_text("t", 1999, 2000, 1, 200.0).startswith("t: 99% · 1999/2000")
+    # As tqdm's bar shows the same count:
+    assert progress_text("brk", 2, 30, 1, 2.0, state="stopped").startswith(
+        "brk: stopped at 7% · 2/30")
     assert progress_text("train", 1000, 1000, 266, 3.8, state="done") == (
         "train: done · 1000/1000 in 04:26")
     assert progress_text("eval", 3, 10, 2, 1.5, state="stopped", error="ValueError: x") == (

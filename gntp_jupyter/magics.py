@@ -201,12 +201,6 @@ Examples::
     %notify --show                                       # the effective settings
     %notify --test                                       # send a test, print the round trip
 
-Options come first: from the first word that is not an option, the rest of the line is
-the message, as typed (%notify epoch {i} -> done). A message starting with an option
-name goes after --. {expressions} are evaluated where %notify runs (in a function, with
-its local variables); your variables win over the field {count}; a field that cannot be
-filled stays as written and one warning line names it and why.
-
 Where notifications go is set once, for the magics and the panel alike::
 
     %config GNTPNotifier.host = "laptop.local"

@@ -314,7 +314,7 @@ class NotifyExtension:
         """
         if self._cells and not getattr(self._cells[-1].info, "store_history", True):
             return None
-        names = getattr(self.shell.compile, "_filename_map", None) or {}
+        names = self._cell_files()
         count = None
         frame = sys._getframe(1)
         while frame is not None:
@@ -330,13 +330,15 @@ class NotifyExtension:
         cell's, as it was running. None for a cell that has no number of its own."""
         if not getattr(cell.info, "store_history", True):
             return None
-        names = getattr(self.shell.compile, "_filename_map", None) or {}
-        return next(reversed(names.values()), None)
+        return next(reversed(self._cell_files().values()), None)
 
     def is_cell_file(self, filename: str) -> bool:
         """Whether a traceback frame's file is one of this shell's cells."""
-        names = getattr(self.shell.compile, "_filename_map", None) or {}
-        return filename in names or filename.startswith("<ipython-input-")
+        return filename in self._cell_files() or filename.startswith("<ipython-input-")
+
+    def _cell_files(self) -> dict[str, int]:
+        """The file name IPython compiled each cell under -> its In [N], oldest first."""
+        return getattr(self.shell.compile, "_filename_map", None) or {}
 
 
 class _InterruptAwareRunner:

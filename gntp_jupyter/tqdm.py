@@ -65,8 +65,8 @@ def progress_text(desc: str | None, n: float, total: float | None, elapsed: floa
     # running never reads 100% (199.6/200).
     pct = ""
     if total:
-        shown = float(f"{100 * n / total:.0f}")
-        pct = f"{min(shown, 99) if n < total else shown:.0f}%"
+        percent = round(100 * n / total)
+        pct = f"{min(percent, 99) if n < total else percent}%"
     if state == "done":
         return f"{head}done · {count} in {_interval(elapsed)}"
     if state == "stopped":

@@ -175,6 +175,8 @@ def test_check_host_accepts_names_and_addresses_as_printed(typed: str, host: str
     ("my laptop", "host must be a name or an IP address, not 'my laptop'"),
     ("laptop:23053", "host 'laptop:23053' includes a port: give the host alone and the port"
                      " apart"),
+    ("[::1]:23053", "host '[::1]:23053' includes a port: give the host alone and the port"
+                    " apart"),
     (None, "host must be a name or an IP address, not None"),
 ])
 def test_a_bad_host_reads_the_same_everywhere(

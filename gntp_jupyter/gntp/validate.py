@@ -58,7 +58,7 @@ def check_host(value: object) -> str:
     host = value.strip()
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1].strip()
-    if host.count(":") == 1:
+    if host.count(":") == 1 or (host.startswith("[") and "]:" in host):
         raise GNTPValidationError(
             f"host {value!r} includes a port: give the host alone and the port apart")
     if not host or any(c in "[]/@ " or not c.isprintable() for c in host):

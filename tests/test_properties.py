@@ -14,7 +14,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gntp_jupyter.gntp import GNTPError, NotifyRequest, RegisterRequest, Resource, Security
-from gntp_jupyter.gntp.encoding import PlainNotify, encode_request, encode_response
+from gntp_jupyter.gntp.encoding import (
+    PADDING_HEADER,
+    PlainNotify,
+    encode_request,
+    encode_response,
+)
 from gntp_jupyter.gntp.parsing import RequestParser, ResponseParser
 from gntp_jupyter.gntp.requests import Event
 
@@ -74,6 +79,12 @@ def parse(data: bytes, choice) -> object:
     return request
 
 
+def blocks_of(request) -> list[dict[str, str]]:
+    """The parsed header blocks, less the padding header the encoder adds to a request
+    whose length would stall growl-for-linux (see ``encoding.PADDING_HEADER``)."""
+    return [{k: v for k, v in b.items_raw() if k != PADDING_HEADER} for b in request.blocks]
+
+
 def expected_block(pairs: list[tuple[str, str]]) -> dict[str, str]:
     return {name: on_the_wire(value) for name, value in pairs if sent(name, value)}
 
@@ -88,7 +99,7 @@ def test_notify_round_trip(app: str, title: str, text: str, headers: dict, choic
         ("Notification-Title", title), ("Notification-Text", text),
         *headers.items(),
     ]  # fmt: skip
-    assert [dict(b.items_raw()) for b in got.blocks] == [expected_block(pairs)]
+    assert blocks_of(got) == [expected_block(pairs)]
 
 
 @examples
@@ -109,7 +120,7 @@ def test_register_round_trip(app: str, events: list, display: str, headers: dict
          ("Notification-Enabled", "True")]
         for e in events
     ]  # fmt: skip
-    assert [dict(b.items_raw()) for b in got.blocks] == [
+    assert blocks_of(got) == [
         expected_block(main), *map(expected_block, blocks)
     ]
 
